@@ -1,0 +1,67 @@
+#include "scheduler/internal/idle.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+Idle::Idle(std::vector<Parker*> parkers)
+    : parkers_(std::move(parkers)), asleep_(parkers_.size(), false) {}
+
+bool Idle::begin_search() noexcept {
+  const int limit = std::max(1, static_cast<int>(parkers_.size()) / 2);
+  int n = searching_.load(memory_order_relaxed);
+  while (n < limit) {
+    if (searching_.compare_exchange_weak(n, n + 1, memory_order_seq_cst)) return true;
+  }
+  return false;
+}
+
+bool Idle::end_search() noexcept {
+  return searching_.fetch_sub(1, memory_order_seq_cst) == 1;
+}
+
+void Idle::add_sleeper(int index) {
+  {
+    MutexLock lock(&mu_);
+    if (asleep_[index]) return;
+    asleep_[index] = true;
+    sleepers_.push_back(index);
+    sleeping_.fetch_add(1, memory_order_seq_cst);
+  }
+  // Orders the caller's re-check of the queues after the announcement (see the header).
+  fence_seq_cst();
+}
+
+void Idle::remove_sleeper(int index) {
+  MutexLock lock(&mu_);
+  if (!asleep_[index]) return;  // a waker removed us already
+  asleep_[index] = false;
+  for (auto it = sleepers_.begin(); it != sleepers_.end(); ++it) {
+    if (*it == index) {
+      sleepers_.erase(it);
+      break;
+    }
+  }
+  sleeping_.fetch_sub(1, memory_order_seq_cst);
+}
+
+void Idle::wake_one() {
+  int index;
+  {
+    MutexLock lock(&mu_);
+    if (sleepers_.empty()) return;
+    index = sleepers_.back();  // the most recent sleeper: its caches are the warmest
+    sleepers_.pop_back();
+    asleep_[index] = false;
+    sleeping_.fetch_sub(1, memory_order_seq_cst);
+  }
+  parkers_[index]->unpark();
+}
+
+void Idle::wake_all() {
+  for (Parker* p : parkers_) p->unpark();
+}
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio

@@ -1,0 +1,187 @@
+// TaskBase: what every task type derives from, stealio's own and third-party ones.
+//
+// A task is an object with a unique 64-bit id, a name (default `Task-<id>`), the loop it is on
+// (`get_loop()`, updated by `enter_task` when the task migrates), a done flag, and an intrusive
+// reference count. `TaskRef` is the strong handle. A task type needs only this header,
+// <stealio/lifetime.h> (the asyncio lifetime protocol) and <stealio/scheduler.h> (to schedule
+// its next step) to be as visible to `all_tasks`/`current_task` as stealio's own tasks.
+//
+// Example: a task driven by callbacks, stepping three times.
+//   class Countdown final : public stealio::TaskBase {
+//    public:
+//     explicit Countdown(stealio::Loop& loop) : TaskBase(loop) {}
+//     void step() override {
+//       stealio::Loop& here = stealio::get_running_loop();
+//       stealio::enter_task(here, *this);
+//       bool finished = --left_ == 0;
+//       stealio::leave_task(here, *this);
+//       if (finished) { stealio::unregister_task(*this); mark_done(); }
+//       else stealio::schedule_step(stealio::TaskRef(this));   // stealable: may migrate
+//     }
+//    private:
+//     int left_ = 3;
+//   };
+//   stealio::TaskRef t = stealio::make_task<Countdown>(sched.loop(0));
+//   stealio::register_task(*t);
+//   stealio::schedule_step(t);
+#ifndef STEALIO_TASK_BASE_H_
+#define STEALIO_TASK_BASE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <utility>
+
+namespace stealio {
+inline namespace v1 {
+
+class Loop;
+class TaskBase;
+class TaskRef;
+
+namespace internal {
+class Registry;
+class SchedulerCore;
+class TaskQueue;
+class WorkerAccess;
+}  // namespace internal
+
+// Base class of every task. Not copyable or movable: tasks are shared through TaskRef.
+class TaskBase {
+ public:
+  TaskBase(const TaskBase&) = delete;
+  TaskBase& operator=(const TaskBase&) = delete;
+
+  // Unique across the process, never reused. Also the N of the default name `Task-N`.
+  std::uint64_t id() const noexcept { return id_; }
+
+  // asyncio's Task.get_name()/set_name(). Safe from any thread.
+  std::string get_name() const;
+  void set_name(std::string name);
+
+  // The loop whose worker ran (or is running) the task's latest step. Safe from any thread.
+  Loop* get_loop() const noexcept { return loop_.load(std::memory_order_acquire); }
+
+  // True once the task has finished (see mark_done()). Safe from any thread.
+  bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+
+  // A pinned task's steps always run on its creation loop: it is never stolen.
+  bool pinned() const noexcept { return pinned_; }
+
+  // `<Task pending name='Task-3' id=3 loop=1>`: what protocol errors and debugging print.
+  std::string repr() const;
+
+  // Reference counting. A task is destroyed (destroy()) when the count drops to zero.
+  void retain() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() const noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) const_cast<TaskBase*>(this)->destroy();
+  }
+  // Takes a reference only if the task is still alive (count not zero). Used by snapshots.
+  bool try_retain() const noexcept;
+
+  // Runs the task's next step on the calling worker. Called by the scheduler for work scheduled
+  // with schedule_step(); the scheduler holds a reference for the duration of the call. A step
+  // follows the lifetime protocol itself: enter_task, work, leave_task.
+  virtual void step() = 0;
+
+ protected:
+  // `loop` is the task's first loop (where it is created); `pinned` binds every step to it.
+  explicit TaskBase(Loop& loop, bool pinned = false) noexcept;
+  virtual ~TaskBase();
+
+  // Marks the task done: all_tasks stops listing it. Call after its last step.
+  void mark_done() noexcept { done_.store(true, std::memory_order_release); }
+
+  // Frees the object. Override when the task is not allocated with `new`.
+  virtual void destroy() noexcept { delete this; }
+
+  // Called at scheduler shutdown for each task still registered after the workers stopped: drop
+  // what the task holds (for example its coroutine frame) so reference cycles break. The scheduler
+  // unregisters the task afterwards.
+  virtual void abandon() noexcept {}
+
+  // The state word shown by repr(); stealio's Task says pending/cancelled/finished.
+  virtual const char* state_name() const noexcept { return done() ? "done" : "pending"; }
+  // The class name shown by repr().
+  virtual const char* type_name() const noexcept { return "Task"; }
+
+ private:
+  friend class internal::Registry;
+  friend class internal::SchedulerCore;
+  friend class internal::TaskQueue;
+  friend class internal::WorkerAccess;
+  friend void enter_task(Loop& loop, TaskBase& task);
+
+  mutable std::atomic<std::uint32_t> refs_{1};
+  std::atomic<bool> done_{false};
+  const bool pinned_;
+  // Registry shard index, -1 when not registered. Written under that shard's lock.
+  std::atomic<std::int32_t> reg_shard_{-1};
+  const std::uint64_t id_;
+  std::atomic<Loop*> loop_;
+  Loop* const home_;  // creation loop: where pinned steps run
+  // Registry list links, guarded by the shard's lock.
+  TaskBase* reg_prev_ = nullptr;
+  TaskBase* reg_next_ = nullptr;
+  // Link for intrusive FIFO queues of runnable steps. A task is in at most one queue.
+  TaskBase* queue_next_ = nullptr;
+  // A name given with set_name(); null means `Task-<id>`. Guarded by a striped lock (task.cc).
+  std::string* custom_name_ = nullptr;
+};
+
+// Strong handle to a task: retains on copy, releases on destruction.
+//
+// Example:
+//   stealio::TaskRef t = stealio::current_task();
+//   if (t) std::cout << t->get_name();
+class TaskRef {
+ public:
+  TaskRef() noexcept = default;
+  TaskRef(std::nullptr_t) noexcept {}  // NOLINT: implicit like a pointer
+  // Takes a new reference to `task`.
+  explicit TaskRef(TaskBase* task) noexcept : p_(task) {
+    if (p_) p_->retain();
+  }
+  // Adopts a reference the caller already owns.
+  static TaskRef adopt(TaskBase* task) noexcept {
+    TaskRef r;
+    r.p_ = task;
+    return r;
+  }
+  TaskRef(const TaskRef& o) noexcept : TaskRef(o.p_) {}
+  TaskRef(TaskRef&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  TaskRef& operator=(TaskRef o) noexcept {
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  ~TaskRef() {
+    if (p_) p_->release();
+  }
+
+  TaskBase* get() const noexcept { return p_; }
+  TaskBase* operator->() const noexcept { return p_; }
+  TaskBase& operator*() const noexcept { return *p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  // Gives up ownership without releasing.
+  TaskBase* leak() noexcept { return std::exchange(p_, nullptr); }
+
+  friend bool operator==(const TaskRef& a, const TaskRef& b) noexcept { return a.p_ == b.p_; }
+  friend bool operator==(const TaskRef& a, const TaskBase* b) noexcept { return a.p_ == b; }
+
+ private:
+  TaskBase* p_ = nullptr;
+};
+
+// Allocates a task of type T (derived from TaskBase) and returns the only reference to it.
+template <class T, class... Args>
+TaskRef make_task(Args&&... args) {
+  return TaskRef::adopt(new T(std::forward<Args>(args)...));
+}
+
+std::ostream& operator<<(std::ostream& os, const TaskBase& task);
+
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_TASK_BASE_H_

@@ -1,0 +1,72 @@
+// Idle: which workers sleep and which search, and the wake-up rule that loses no work.
+//
+// A worker with nothing to run first *searches* (steals, polls the injection queue); at most
+// half the workers search at once (as in Tokio and Go: more searchers only contend). A worker
+// whose search failed *sleeps*: it announces itself (add_sleeper, a seq_cst RMW), then re-checks
+// every queue, and only then parks.
+//
+// Wake-up rule, for whoever makes stealable work visible: push, then notify_work(), which after
+// a seq_cst fence reads `sleeping_`. Dekker: either the pusher sees the sleeper's announcement
+// and wakes someone, or the sleeper's re-check sees the work. When a searcher exists the pusher
+// wakes nobody: the last searcher to give up re-checks the queues after announcing itself (it
+// always does), and a searcher that finds work while others sleep wakes one more (so parallelism
+// spreads one worker at a time instead of as a thundering herd).
+//
+// Fast path: when nobody sleeps, notify_work() is one fence and one load of a line that only
+// changes when workers park or wake.
+#ifndef STEALIO_INTERNAL_IDLE_H_
+#define STEALIO_INTERNAL_IDLE_H_
+
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "scheduler/internal/mutex.h"
+#include "scheduler/internal/atomic.h"
+#include "scheduler/internal/parker.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class Idle {
+ public:
+  explicit Idle(std::vector<Parker*> parkers);
+
+  // After making stealable work visible.
+  void notify_work() {
+    fence_seq_cst();
+    if (sleeping_.load(memory_order_relaxed) == 0) return;
+    if (searching_.load(memory_order_relaxed) != 0) return;
+    wake_one();
+  }
+
+  // False when enough workers search already: the caller should go to sleep instead.
+  bool begin_search() noexcept;
+  // Returns true when the caller was the last searcher.
+  bool end_search() noexcept;
+
+  // The sleeping protocol: add_sleeper, re-check the queues, park, remove_sleeper.
+  void add_sleeper(int index);
+  void remove_sleeper(int index);
+
+  // Wakes one sleeping worker, if any.
+  void wake_one();
+  void wake_all();
+
+  int sleeping() const noexcept { return sleeping_.load(memory_order_acquire); }
+  int searching() const noexcept { return searching_.load(memory_order_acquire); }
+
+ private:
+  const std::vector<Parker*> parkers_;
+  alignas(kCacheLine) atomic<int> searching_{0};
+  alignas(kCacheLine) atomic<int> sleeping_{0};
+  Mutex mu_;
+  std::vector<int> sleepers_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> asleep_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_IDLE_H_

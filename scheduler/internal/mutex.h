@@ -1,0 +1,85 @@
+// Mutex, MutexLock, CondVar: the locks the runtime uses.
+//
+// They are Mutex / MutexLock / CondVar, except in ThreadSanitizer builds.
+// Debian's libabsl is not built with TSan, so TSan does not see Mutex's lock and unlock
+// and reports every guarded access as a race (checked: two threads incrementing a counter under
+// MutexLock are reported). In TSan builds these names are a thin wrapper over std::mutex,
+// whose pthread calls TSan intercepts. Same API subset, same thread-safety annotations.
+#ifndef STEALIO_INTERNAL_MUTEX_H_
+#define STEALIO_INTERNAL_MUTEX_H_
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define STEALIO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STEALIO_TSAN 1
+#endif
+#endif
+
+#ifdef STEALIO_TSAN
+#include <condition_variable>
+#include <mutex>
+#endif
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+#ifndef STEALIO_TSAN
+using Mutex = absl::Mutex;
+using MutexLock = absl::MutexLock;
+using CondVar = absl::CondVar;
+#else
+class ABSL_LOCKABLE Mutex {
+ public:
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { m_.lock(); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { m_.unlock(); }
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) { return m_.try_lock(); }
+  std::mutex& native() { return m_; }
+
+ private:
+  std::mutex m_;
+};
+
+class ABSL_SCOPED_LOCKABLE MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) { mu_->Lock(); }
+  ~MutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+ private:
+  Mutex* const mu_;
+};
+
+class CondVar {
+ public:
+  void Wait(Mutex* mu) {
+    std::unique_lock<std::mutex> lk(mu->native(), std::adopt_lock);
+    cv_.wait(lk);
+    lk.release();
+  }
+  // True on timeout, like CondVar.
+  bool WaitWithDeadline(Mutex* mu, absl::Time deadline) {
+    std::unique_lock<std::mutex> lk(mu->native(), std::adopt_lock);
+    bool timed_out = cv_.wait_until(lk, absl::ToChronoTime(deadline)) == std::cv_status::timeout;
+    lk.release();
+    return timed_out;
+  }
+  void Signal() { cv_.notify_one(); }
+  void SignalAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
+};
+#endif
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_MUTEX_H_

@@ -1,0 +1,80 @@
+// Registry: the tasks registered with one scheduler, for all_tasks().
+//
+// Sharding. One shard per worker plus a few for threads outside the scheduler. A thread registers
+// into its own shard (a worker into its own), so the register/unregister pair of a task that
+// starts and ends on one worker only touches that worker's shard: an uncontended lock on a cache
+// line no other worker writes. A task that migrated unregisters from its creator's shard (one
+// cross-core lock, paid only by migrated tasks). all_tasks() locks the shards one at a time; it
+// never holds two, so it never blocks every worker at once. (Tokio's OwnedTasks shards a list by
+// task id; CPython 3.14 keeps per-thread lists; ours is per-thread too because the thread that
+// creates a task is, for fork-join work, almost always the one that finishes it.)
+//
+// Invariants, per shard under its mutex:
+//   - the list holds exactly the tasks whose reg_shard_ is this shard's index;
+//   - reg_shard_ is set and the task linked in one critical section, and unlinked and reset in
+//     another, so unregister, which reads reg_shard_ and then locks that shard, finds it linked;
+//   - a listed task's memory is alive: ~TaskBase unregisters (taking this lock) before freeing.
+//     A snapshot takes a reference with try_retain(), which fails once the count reached zero,
+//     so it never holds a task being destroyed.
+// Closing (at shutdown) sets `closed` in every shard: register raises `Event loop is closed`.
+#ifndef STEALIO_INTERNAL_REGISTRY_H_
+#define STEALIO_INTERNAL_REGISTRY_H_
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
+#include "scheduler/internal/mutex.h"
+#include "scheduler/internal/atomic.h"
+#include "stealio/task_base.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class Registry {
+ public:
+  // `worker_shards` shards for the workers (worker i uses shard i) and a few more for others.
+  explicit Registry(int worker_shards);
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Registers `t` in `shard` (use home_shard()). Idempotent. Raises RuntimeError when closed.
+  void add(TaskBase& t, int shard);
+  void remove(TaskBase& t) noexcept;
+
+  // The shard of the calling thread: its worker's index, or a hash of the thread among the rest.
+  int home_shard(int worker_index) const noexcept;
+
+  // Appends a reference to every registered, alive task for which `keep` is true.
+  void snapshot(absl::FunctionRef<bool(const TaskBase&)> keep, std::vector<TaskRef>& out) const;
+
+  void close();
+  bool closed() const noexcept { return closed_.load(memory_order_acquire); }
+  // After close: unregisters every task and returns references to those still alive.
+  std::vector<TaskRef> drain();
+
+  std::size_t size() const;
+
+ private:
+  struct alignas(kCacheLine) Shard {
+    mutable Mutex mu;
+    TaskBase* head ABSL_GUARDED_BY(mu) = nullptr;
+    std::size_t count ABSL_GUARDED_BY(mu) = 0;
+    bool closed ABSL_GUARDED_BY(mu) = false;
+  };
+  void unlink(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+
+  const int worker_shards_;
+  const int num_shards_;
+  std::unique_ptr<Shard[]> shards_;
+  atomic<bool> closed_{false};
+};
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_REGISTRY_H_

@@ -1,0 +1,77 @@
+// SchedulerCore: the state of one Scheduler shared by its workers.
+//
+// Shutdown sequence (shutdown(), once):
+//   1. closed_ = true and the registry closes: create_task/register raise `Event loop is closed`,
+//      schedule_step drops the step.
+//   2. stopping_ = true, every parker is unparked, every worker thread is joined.
+//   3. Each worker drops its queued steps, callbacks and timers (releasing their references).
+//   4. Every task still registered is abandoned (TaskBase::abandon) and unregistered, so cycles
+//      between suspended tasks and the futures they wait on break and nothing leaks.
+#ifndef STEALIO_INTERNAL_SCHEDULER_CORE_H_
+#define STEALIO_INTERNAL_SCHEDULER_CORE_H_
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <mutex>
+#include "absl/base/thread_annotations.h"
+#include "scheduler/internal/mutex.h"
+#include "scheduler/internal/atomic.h"
+#include "scheduler/internal/idle.h"
+#include "scheduler/internal/registry.h"
+#include "scheduler/internal/task_queue.h"
+#include "scheduler/internal/worker.h"
+#include "stealio/scheduler.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class SchedulerCore {
+ public:
+  SchedulerCore(Scheduler& sched, SchedulerOptions options);
+  ~SchedulerCore();
+
+  void start();
+  void shutdown();
+
+  // Queues a runnable step (takes over one reference). `yield` puts it behind queued work.
+  void schedule(TaskBase* t, bool yield);
+
+  int num_workers() const noexcept { return static_cast<int>(workers_.size()); }
+  Worker& worker(int i) const noexcept { return *workers_[static_cast<std::size_t>(i)]; }
+  // The calling thread's worker if it belongs to this scheduler, else null.
+  Worker* local_worker() const noexcept;
+
+  Scheduler& sched() const noexcept { return sched_; }
+  const SchedulerOptions& options() const noexcept { return options_; }
+  Registry& registry() noexcept { return registry_; }
+  TaskQueue& inject() noexcept { return inject_; }
+  Idle& idle() noexcept { return *idle_; }
+  bool closed() const noexcept { return closed_.load(memory_order_acquire); }
+  bool stopping() const noexcept { return stopping_.load(memory_order_acquire); }
+
+  void set_exception_handler(ExceptionHandler h);
+  void call_exception_handler(const ExceptionContext& c) noexcept;
+
+ private:
+  Scheduler& sched_;
+  const SchedulerOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Registry registry_;
+  TaskQueue inject_;
+  std::unique_ptr<Idle> idle_;
+  std::vector<std::thread> threads_;
+  atomic<bool> closed_{false};
+  atomic<bool> stopping_{false};
+  std::once_flag shutdown_once_;
+  Mutex handler_mu_;
+  ExceptionHandler handler_ ABSL_GUARDED_BY(handler_mu_);
+};
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_SCHEDULER_CORE_H_

@@ -1,0 +1,81 @@
+// TaskQueue: a FIFO of runnable task steps shared by several threads: the scheduler's injection
+// queue (steps submitted from outside the workers) and each worker's yield queue (steps that gave
+// way to other work). Intrusive through TaskBase::queue_next_, so pushing allocates nothing.
+//
+// A mutex guards the list; len_ mirrors its length so that idle workers can skip an empty queue
+// without taking the lock. Pushers publish len_ with a release store after linking; readers that
+// see a non-zero length still take the lock before touching the list.
+#ifndef STEALIO_INTERNAL_TASK_QUEUE_H_
+#define STEALIO_INTERNAL_TASK_QUEUE_H_
+
+#include <cstddef>
+
+#include "absl/base/thread_annotations.h"
+#include "scheduler/internal/mutex.h"
+#include "scheduler/internal/atomic.h"
+#include "stealio/task_base.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class TaskQueue {
+ public:
+  TaskQueue() = default;
+  TaskQueue(const TaskQueue&) = delete;
+  TaskQueue& operator=(const TaskQueue&) = delete;
+
+  // Takes over one reference to `t`.
+  void push(TaskBase* t) {
+    MutexLock lock(&mu_);
+    t->queue_next_ = nullptr;
+    if (tail_) {
+      tail_->queue_next_ = t;
+    } else {
+      head_ = t;
+    }
+    tail_ = t;
+    len_.store(len_.load(memory_order_relaxed) + 1, memory_order_release);
+  }
+
+  // Hands over one reference, or null when empty.
+  TaskBase* pop() {
+    if (len_.load(memory_order_acquire) == 0) return nullptr;
+    MutexLock lock(&mu_);
+    return pop_locked();
+  }
+
+  // Like pop() but gives up instead of waiting for the lock (thieves).
+  TaskBase* try_pop() {
+    if (len_.load(memory_order_acquire) == 0) return nullptr;
+    if (!mu_.TryLock()) return nullptr;
+    TaskBase* t = pop_locked();
+    mu_.Unlock();
+    return t;
+  }
+
+  bool empty() const noexcept { return len_.load(memory_order_acquire) == 0; }
+  std::size_t size() const noexcept { return len_.load(memory_order_relaxed); }
+
+ private:
+  TaskBase* pop_locked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    TaskBase* t = head_;
+    if (!t) return nullptr;
+    head_ = t->queue_next_;
+    if (!head_) tail_ = nullptr;
+    t->queue_next_ = nullptr;
+    len_.store(len_.load(memory_order_relaxed) - 1, memory_order_release);
+    return t;
+  }
+
+  Mutex mu_;
+  TaskBase* head_ ABSL_GUARDED_BY(mu_) = nullptr;
+  TaskBase* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
+  atomic<std::size_t> len_{0};
+};
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_TASK_QUEUE_H_

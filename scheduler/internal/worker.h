@@ -1,0 +1,125 @@
+// Worker: one thread of a Scheduler, running its Loop.
+//
+// Queues a worker owns:
+//   deque_    Chase–Lev deque of stealable task steps; owner pushes/pops the bottom (LIFO),
+//             thieves steal the top.
+//   yield_    FIFO of stealable steps that gave way (schedule_step_yield: `await sleep(0)`).
+//   pinned_   FIFO of steps bound to this loop (pinned tasks); any thread pushes, never stolen.
+//   ready_    callbacks from call_soon, owner only, run in order.
+//   inbox_    callbacks from call_soon_threadsafe and timers armed from other threads.
+//   timers_   the loop's timer heap, owner only.
+//
+// One turn of the loop (run()): take the inbox, fire due timers, run the callbacks that are ready
+// (those queued when the batch starts, as asyncio does), then one task step: from the deque,
+// else the pinned queue, the yield queue, the injection queue; else search (steal); else sleep.
+// Every 61st turn the order starts with the injection queue, the pinned and yield queues and the
+// *top* of the own deque, so a task that reschedules itself forever cannot starve the rest
+// (Go and Tokio use the same interval).
+//
+// Threads: everything but the thief side of deque_/yield_, pinned_, the inbox and the parker is
+// touched only by the worker's own thread.
+#ifndef STEALIO_INTERNAL_WORKER_H_
+#define STEALIO_INTERNAL_WORKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "scheduler/internal/mutex.h"
+#include "scheduler/internal/atomic.h"
+#include "scheduler/internal/parker.h"
+#include "scheduler/internal/task_queue.h"
+#include "scheduler/internal/timer.h"
+#include "scheduler/internal/ws_deque.h"
+#include "stealio/loop.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class SchedulerCore;
+
+// Access to TaskBase's private fields for the scheduler's internals.
+class WorkerAccess {
+ public:
+  static Loop& home(const TaskBase& t) noexcept { return *t.home_; }
+};
+
+class Worker {
+ public:
+  Worker(SchedulerCore& core, Scheduler& sched, int index);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // The thread body.
+  void run();
+
+  Loop& loop() noexcept { return loop_; }
+  int index() const noexcept { return index_; }
+  SchedulerCore& core() const noexcept { return core_; }
+  Parker& parker() noexcept { return parker_; }
+
+  // Owner only.
+  void push_local(TaskBase* t) { deque_.push(t); }
+  void push_yield(TaskBase* t) { yield_.push(t); }
+  void call_soon(Callback fn) { ready_.push_back(std::move(fn)); }
+  void add_timer(std::shared_ptr<TimerState> t) { timers_.add(std::move(t)); }
+
+  // Any thread.
+  void push_pinned(TaskBase* t);
+  void call_soon_threadsafe(Callback fn);
+  // A thief's attempt on this worker's stealable queues.
+  TaskBase* steal_from();
+  bool has_stealable_work() const noexcept { return !deque_.empty() || !yield_.empty(); }
+  LoopStats stats() const noexcept;
+
+  // After the thread has been joined: drops every queued step, callback and timer.
+  void drain_at_shutdown();
+
+ private:
+  void drain_inbox();
+  void fire_due_timers();
+  void run_ready();
+  void run_callback(Callback& fn) noexcept;
+  void run_step(TaskBase* t) noexcept;
+  TaskBase* next_local();
+  TaskBase* search();
+  void sleep();
+  bool work_visible() const noexcept;
+
+  SchedulerCore& core_;
+  const int index_;
+  Loop loop_;
+  WsDeque<TaskBase*> deque_;
+  TaskQueue yield_;
+  TaskQueue pinned_;
+  std::deque<Callback> ready_;
+  TimerHeap timers_;
+  std::vector<Callback> due_;  // scratch for fire_due_timers
+  std::uint64_t tick_ = 0;
+  std::minstd_rand rng_;
+
+  alignas(kCacheLine) atomic<bool> inbox_pending_{false};
+  Mutex inbox_mu_;
+  std::vector<Callback> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  Parker parker_;
+
+  // Counters: written by the owner only (relaxed), read by anyone.
+  alignas(kCacheLine) atomic<std::uint64_t> steps_{0};
+  atomic<std::uint64_t> callbacks_{0};
+  atomic<std::uint64_t> steals_{0};
+  atomic<std::uint64_t> parks_{0};
+};
+
+// The worker the calling thread runs, or null. Out of line: a coroutine may resume on another
+// thread, so nothing may cache the thread-local's address across a suspension.
+Worker* current_worker() noexcept;
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_WORKER_H_

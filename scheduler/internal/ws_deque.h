@@ -1,0 +1,129 @@
+// WsDeque: the per-worker queue of runnable task steps. The owner pushes and pops at the bottom
+// (LIFO: depth-first, so a fork-join program runs in the memory of its serial execution); thieves
+// steal from the top (FIFO: the oldest, usually largest, piece of work).
+//
+// Protocol: Chase–Lev with the C11 orderings of Lê, Pop, Cohen, Zappa Nardelli, "Correct and
+// Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013).
+//   - bottom_ is written only by the owner; top_ only advances, by CAS (owner on the last item,
+//     thieves always), so each item is taken exactly once.
+//   - push: store the item, then publish with a release store of bottom_ (thieves acquire it; the
+//     paper's release fence + relaxed store, written as a release store so ThreadSanitizer, which
+//     does not model fences, sees the edge; same instructions on x86).
+//   - pop: decrement bottom_, seq_cst fence, read top_: the fence orders the owner's claim against
+//     a thief's read of bottom_ (the thief has a seq_cst fence between its top_ and bottom_ reads).
+//     On the last item both race on the top_ CAS.
+//   - The ring grows (doubling) when full; old rings stay alive until the deque is destroyed,
+//     since a thief may still be reading one. Growth is rare: the ring is kept, not shrunk.
+// Why Chase–Lev and not Tokio's bounded ring with steal-half: fork-join code pushes deep stacks
+// of children and wants LIFO for the owner; Tokio's ring is FIFO for the owner (breadth-first,
+// which holds every pending child in memory at once) and overflows to the shared injection
+// queue. perf/ws_deque_bench.cc measures push/pop/steal.
+#ifndef STEALIO_INTERNAL_WS_DEQUE_H_
+#define STEALIO_INTERNAL_WS_DEQUE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "scheduler/internal/atomic.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+template <class T>
+class WsDeque {
+  static_assert(std::is_pointer_v<T>, "WsDeque holds pointers; null means empty");
+
+ public:
+  explicit WsDeque(std::int64_t capacity = 1024) {
+    auto ring = std::make_unique<Ring>(capacity);
+    ring_.store(ring.get(), memory_order_relaxed);
+    rings_.push_back(std::move(ring));
+  }
+  WsDeque(const WsDeque&) = delete;
+  WsDeque& operator=(const WsDeque&) = delete;
+
+  // Owner only.
+  void push(T item) {
+    std::int64_t b = bottom_.load(memory_order_relaxed);
+    std::int64_t t = top_.load(memory_order_acquire);
+    Ring* r = ring_.load(memory_order_relaxed);
+    if (b - t > r->mask) r = grow(r, t, b);
+    r->put(b, item);
+    bottom_.store(b + 1, memory_order_release);
+  }
+
+  // Owner only. Null when empty.
+  T pop() {
+    std::int64_t b = bottom_.load(memory_order_relaxed) - 1;
+    Ring* r = ring_.load(memory_order_relaxed);
+    bottom_.store(b, memory_order_relaxed);
+    fence_seq_cst();
+    std::int64_t t = top_.load(memory_order_relaxed);
+    if (t > b) {  // empty
+      bottom_.store(b + 1, memory_order_relaxed);
+      return nullptr;
+    }
+    T item = r->get(b);
+    if (t == b) {  // last item: race the thieves for it
+      if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) {
+        item = nullptr;
+      }
+      bottom_.store(b + 1, memory_order_relaxed);
+    }
+    return item;
+  }
+
+  // Any thread. Null when empty or when it lost a race (the caller may try elsewhere).
+  T steal() {
+    std::int64_t t = top_.load(memory_order_acquire);
+    fence_seq_cst();
+    std::int64_t b = bottom_.load(memory_order_acquire);
+    if (t >= b) return nullptr;
+    Ring* r = ring_.load(memory_order_acquire);
+    T item = r->get(t);
+    if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) {
+      return nullptr;
+    }
+    return item;
+  }
+
+  // Approximate; exact when called by the owner with no thief active.
+  std::int64_t size() const noexcept {
+    std::int64_t b = bottom_.load(memory_order_relaxed);
+    std::int64_t t = top_.load(memory_order_relaxed);
+    return b > t ? b - t : 0;
+  }
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  struct Ring {
+    explicit Ring(std::int64_t capacity)
+        : mask(capacity - 1), slots(new atomic<T>[static_cast<std::size_t>(capacity)]) {}
+    T get(std::int64_t i) const noexcept { return slots[i & mask].load(memory_order_relaxed); }
+    void put(std::int64_t i, T v) noexcept { slots[i & mask].store(v, memory_order_relaxed); }
+    const std::int64_t mask;  // capacity - 1; capacity is a power of two
+    std::unique_ptr<atomic<T>[]> slots;
+  };
+
+  Ring* grow(Ring* old, std::int64_t t, std::int64_t b) {
+    auto bigger = std::make_unique<Ring>((old->mask + 1) * 2);
+    for (std::int64_t i = t; i < b; ++i) bigger->put(i, old->get(i));
+    Ring* r = bigger.get();
+    rings_.push_back(std::move(bigger));
+    ring_.store(r, memory_order_release);
+    return r;
+  }
+
+  alignas(kCacheLine) atomic<std::int64_t> top_{0};
+  alignas(kCacheLine) atomic<std::int64_t> bottom_{0};
+  atomic<Ring*> ring_{nullptr};
+  std::vector<std::unique_ptr<Ring>> rings_;  // owner only; every ring ever used
+};
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_INTERNAL_WS_DEQUE_H_

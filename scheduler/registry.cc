@@ -1,0 +1,109 @@
+#include "scheduler/internal/registry.h"
+
+#include <functional>
+#include <thread>
+
+#include "stealio/errors.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+namespace {
+// Shards for threads that are not workers of this scheduler (tests, outside spawners).
+constexpr int kOutsideShards = 4;
+}  // namespace
+
+Registry::Registry(int worker_shards)
+    : worker_shards_(worker_shards),
+      num_shards_(worker_shards + kOutsideShards),
+      shards_(new Shard[static_cast<std::size_t>(num_shards_)]) {}
+
+int Registry::home_shard(int worker_index) const noexcept {
+  if (worker_index >= 0) return worker_index;
+  std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return worker_shards_ + static_cast<int>(h % kOutsideShards);
+}
+
+void Registry::add(TaskBase& t, int shard) {
+  if (t.reg_shard_.load(memory_order_acquire) != -1) return;  // already registered
+  Shard& s = shards_[shard];
+  MutexLock lock(&s.mu);
+  if (s.closed) throw RuntimeError("Event loop is closed");
+  int expected = -1;
+  // The CAS settles a race between two threads registering one task into different shards.
+  if (!t.reg_shard_.compare_exchange_strong(expected, shard, memory_order_acq_rel)) return;
+  t.reg_prev_ = nullptr;
+  t.reg_next_ = s.head;
+  if (s.head) s.head->reg_prev_ = &t;
+  s.head = &t;
+  ++s.count;
+}
+
+void Registry::unlink(Shard& s, TaskBase& t) {
+  if (t.reg_prev_) {
+    t.reg_prev_->reg_next_ = t.reg_next_;
+  } else {
+    s.head = t.reg_next_;
+  }
+  if (t.reg_next_) t.reg_next_->reg_prev_ = t.reg_prev_;
+  t.reg_prev_ = t.reg_next_ = nullptr;
+  --s.count;
+  t.reg_shard_.store(-1, memory_order_release);
+}
+
+void Registry::remove(TaskBase& t) noexcept {
+  int idx = t.reg_shard_.load(memory_order_acquire);
+  if (idx < 0) return;
+  Shard& s = shards_[idx];
+  MutexLock lock(&s.mu);
+  // Re-check under the lock: a concurrent remove may have won.
+  if (t.reg_shard_.load(memory_order_relaxed) != idx) return;
+  unlink(s, t);
+}
+
+void Registry::snapshot(absl::FunctionRef<bool(const TaskBase&)> keep,
+                        std::vector<TaskRef>& out) const {
+  for (int i = 0; i < num_shards_; ++i) {
+    Shard& s = shards_[i];
+    MutexLock lock(&s.mu);
+    // `keep` first, then the reference: a reference is never dropped under the lock (dropping
+    // the last one would run ~TaskBase, which takes this lock).
+    for (TaskBase* p = s.head; p; p = p->reg_next_) {
+      if (keep(*p) && p->try_retain()) out.push_back(TaskRef::adopt(p));
+    }
+  }
+}
+
+void Registry::close() {
+  closed_.store(true, memory_order_release);
+  for (int i = 0; i < num_shards_; ++i) {
+    MutexLock lock(&shards_[i].mu);
+    shards_[i].closed = true;
+  }
+}
+
+std::vector<TaskRef> Registry::drain() {
+  std::vector<TaskRef> alive;
+  for (int i = 0; i < num_shards_; ++i) {
+    Shard& s = shards_[i];
+    MutexLock lock(&s.mu);
+    while (TaskBase* p = s.head) {
+      if (p->try_retain()) alive.push_back(TaskRef::adopt(p));
+      unlink(s, *p);
+    }
+  }
+  return alive;
+}
+
+std::size_t Registry::size() const {
+  std::size_t n = 0;
+  for (int i = 0; i < num_shards_; ++i) {
+    MutexLock lock(&shards_[i].mu);
+    n += shards_[i].count;
+  }
+  return n;
+}
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio

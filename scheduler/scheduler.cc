@@ -1,0 +1,198 @@
+#include "stealio/scheduler.h"
+
+#include <iostream>
+
+#include "scheduler/internal/scheduler_core.h"
+#include "stealio/errors.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+namespace {
+
+int resolve_workers(int requested) {
+  if (requested > 0) return requested;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+std::vector<Parker*> parkers_of(const std::vector<std::unique_ptr<Worker>>& workers) {
+  std::vector<Parker*> out;
+  for (const auto& w : workers) out.push_back(&w->parker());
+  return out;
+}
+
+// A callable submitted with Scheduler::post, run as one stealable step. Not registered: it is
+// not a task in asyncio's sense, just work.
+class PostedFn final : public TaskBase {
+ public:
+  PostedFn(Loop& loop, Callback fn) : TaskBase(loop), fn_(std::move(fn)) {}
+  void step() override {
+    Callback fn = std::move(fn_);
+    mark_done();
+    fn();
+  }
+
+ private:
+  Callback fn_;
+};
+
+}  // namespace
+
+SchedulerCore::SchedulerCore(Scheduler& sched, SchedulerOptions options)
+    : sched_(sched),
+      options_([&] {
+        options.workers = resolve_workers(options.workers);
+        return options;
+      }()),
+      registry_(options_.workers) {
+  workers_.reserve(static_cast<std::size_t>(options_.workers));
+  for (int i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(*this, sched, i));
+  }
+  idle_ = std::make_unique<Idle>(parkers_of(workers_));
+}
+
+SchedulerCore::~SchedulerCore() = default;
+
+void SchedulerCore::start() {
+  threads_.reserve(workers_.size());
+  for (auto& w : workers_) threads_.emplace_back([w = w.get()] { w->run(); });
+}
+
+Worker* SchedulerCore::local_worker() const noexcept {
+  Worker* w = current_worker();
+  return w && &w->core() == this ? w : nullptr;
+}
+
+void SchedulerCore::schedule(TaskBase* t, bool yield) {
+  if (closed()) {
+    t->release();
+    return;
+  }
+  if (t->pinned()) {
+    WorkerAccess::home(*t).worker_->push_pinned(t);
+    return;
+  }
+  if (Worker* w = local_worker()) {
+    if (yield) {
+      w->push_yield(t);
+    } else {
+      w->push_local(t);
+    }
+  } else {
+    inject_.push(t);
+  }
+  idle_->notify_work();
+}
+
+void SchedulerCore::shutdown() {
+  if (local_worker()) throw RuntimeError("Cannot close a running event loop");
+  std::call_once(shutdown_once_, [this] {
+    closed_.store(true, memory_order_release);
+    registry_.close();
+    stopping_.store(true, memory_order_release);
+    idle_->wake_all();
+    for (std::thread& t : threads_) t.join();
+    for (auto& w : workers_) w->drain_at_shutdown();
+    while (TaskBase* t = inject_.pop()) t->release();
+    for (TaskRef& t : registry_.drain()) t->abandon();
+    // abandon() may have released work that was queued again meanwhile: drop it too.
+    for (auto& w : workers_) w->drain_at_shutdown();
+    while (TaskBase* t = inject_.pop()) t->release();
+  });
+}
+
+void SchedulerCore::set_exception_handler(ExceptionHandler h) {
+  MutexLock lock(&handler_mu_);
+  handler_ = std::move(h);
+}
+
+void SchedulerCore::call_exception_handler(const ExceptionContext& c) noexcept {
+  ExceptionHandler h;
+  {
+    MutexLock lock(&handler_mu_);
+    h = handler_;
+  }
+  try {
+    if (h) {
+      h(c);
+    } else {
+      Scheduler::default_exception_handler(c);
+    }
+  } catch (...) {
+    // A handler that throws must not take the worker down (asyncio logs and goes on).
+    std::cerr << "stealio: exception in exception handler\n";
+  }
+}
+
+}  // namespace internal
+
+Scheduler::Scheduler(SchedulerOptions options)
+    : core_(std::make_unique<internal::SchedulerCore>(*this, options)) {
+  core_->start();
+}
+
+Scheduler::~Scheduler() { shutdown(); }
+
+int Scheduler::workers() const noexcept { return core_->num_workers(); }
+
+Loop& Scheduler::loop(int index) const {
+  if (index < 0 || index >= workers()) throw RuntimeError("no loop with index " + std::to_string(index));
+  return core_->worker(index).loop();
+}
+
+const SchedulerOptions& Scheduler::options() const noexcept { return core_->options(); }
+
+void Scheduler::post(Callback fn) {
+  if (core_->closed()) throw RuntimeError("Event loop is closed");
+  internal::Worker* w = core_->local_worker();
+  Loop& loop = w ? w->loop() : core_->worker(0).loop();
+  core_->schedule(make_task<internal::PostedFn>(loop, std::move(fn)).leak(), false);
+}
+
+std::vector<TaskRef> Scheduler::all_tasks() const {
+  std::vector<TaskRef> out;
+  core_->registry().snapshot([](const TaskBase& t) { return !t.done(); }, out);
+  return out;
+}
+
+void Scheduler::shutdown() { core_->shutdown(); }
+
+bool Scheduler::is_closed() const noexcept { return core_->closed(); }
+
+void Scheduler::set_exception_handler(ExceptionHandler handler) {
+  core_->set_exception_handler(std::move(handler));
+}
+
+void Scheduler::call_exception_handler(const ExceptionContext& context) noexcept {
+  core_->call_exception_handler(context);
+}
+
+void Scheduler::default_exception_handler(const ExceptionContext& c) {
+  std::string line = c.message;
+  if (!c.task.empty()) line += "\ntask: " + c.task;
+  if (c.exception) {
+    try {
+      std::rethrow_exception(c.exception);
+    } catch (const std::exception& e) {
+      line += "\nexception: " + std::string(e.what());
+    } catch (...) {
+      line += "\nexception: (not a std::exception)";
+    }
+  }
+  std::cerr << line << "\n";
+}
+
+void schedule_step(TaskRef task) {
+  TaskBase* t = task.leak();
+  internal::WorkerAccess::home(*t).scheduler().core().schedule(t, false);
+}
+
+void schedule_step_yield(TaskRef task) {
+  TaskBase* t = task.leak();
+  internal::WorkerAccess::home(*t).scheduler().core().schedule(t, true);
+}
+
+}  // namespace v1
+}  // namespace stealio

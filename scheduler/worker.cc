@@ -1,0 +1,204 @@
+#include "scheduler/internal/worker.h"
+
+#include <exception>
+
+#include "scheduler/internal/scheduler_core.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+namespace {
+
+thread_local Worker* tls_worker = nullptr;
+constexpr std::uint64_t kFairnessInterval = 61;
+
+// absl's clock for the parker from the loop's steady clock.
+absl::Time to_absl_deadline(TimePoint when) {
+  return absl::Now() + absl::FromChrono(when - Clock::now());
+}
+
+void bump(atomic<std::uint64_t>& c) {
+  c.store(c.load(memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+}  // namespace
+
+Worker* current_worker() noexcept { return tls_worker; }
+
+Worker::Worker(SchedulerCore& core, Scheduler& sched, int index)
+    : core_(core),
+      index_(index),
+      loop_(sched, *this, index),
+      rng_(static_cast<unsigned>(index) * 7919u + 1u) {}
+
+void Worker::push_pinned(TaskBase* t) {
+  pinned_.push(t);
+  if (tls_worker != this) parker_.unpark();
+}
+
+void Worker::call_soon_threadsafe(Callback fn) {
+  {
+    MutexLock lock(&inbox_mu_);
+    inbox_.push_back(std::move(fn));
+    inbox_pending_.store(true, memory_order_release);
+  }
+  if (tls_worker != this) parker_.unpark();
+}
+
+TaskBase* Worker::steal_from() {
+  if (TaskBase* t = deque_.steal()) return t;
+  return yield_.try_pop();
+}
+
+LoopStats Worker::stats() const noexcept {
+  LoopStats s;
+  s.steps = steps_.load(memory_order_relaxed);
+  s.callbacks = callbacks_.load(memory_order_relaxed);
+  s.steals = steals_.load(memory_order_relaxed);
+  s.parks = parks_.load(memory_order_relaxed);
+  s.migrations_in = loop_.migrations_in_.load(memory_order_relaxed);
+  s.migrations_out = loop_.migrations_out_.load(memory_order_relaxed);
+  return s;
+}
+
+void Worker::run() {
+  tls_worker = this;
+  while (!core_.stopping()) {
+    ++tick_;
+    if (inbox_pending_.load(memory_order_acquire)) drain_inbox();
+    if (!timers_.empty()) fire_due_timers();
+    if (!ready_.empty()) run_ready();
+    TaskBase* t = next_local();
+    if (!t) t = search();
+    if (t) {
+      run_step(t);
+      continue;
+    }
+    if (!ready_.empty()) continue;
+    sleep();
+  }
+  tls_worker = nullptr;
+}
+
+void Worker::drain_inbox() {
+  std::vector<Callback> batch;
+  {
+    MutexLock lock(&inbox_mu_);
+    batch.swap(inbox_);
+    inbox_pending_.store(false, memory_order_relaxed);
+  }
+  for (Callback& fn : batch) ready_.push_back(std::move(fn));
+}
+
+void Worker::fire_due_timers() {
+  timers_.pop_due(Clock::now(), due_);
+  for (Callback& fn : due_) ready_.push_back(std::move(fn));
+  due_.clear();
+}
+
+void Worker::run_ready() {
+  // Only the callbacks ready now: those they schedule run on the next turn (asyncio's rule).
+  for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+    Callback fn = std::move(ready_.front());
+    ready_.pop_front();
+    run_callback(fn);
+  }
+}
+
+void Worker::run_callback(Callback& fn) noexcept {
+  bump(callbacks_);
+  try {
+    fn();
+  } catch (...) {
+    core_.call_exception_handler(
+        {"Exception in callback", std::current_exception(), std::string(), &loop_});
+  }
+}
+
+void Worker::run_step(TaskBase* t) noexcept {
+  bump(steps_);
+  try {
+    t->step();
+  } catch (...) {
+    core_.call_exception_handler(
+        {"Exception in task step", std::current_exception(), t->repr(), &loop_});
+  }
+  t->release();
+}
+
+TaskBase* Worker::next_local() {
+  TaskBase* t;
+  if (tick_ % kFairnessInterval == 0) {
+    if ((t = core_.inject().pop())) return t;
+    if ((t = pinned_.pop())) return t;
+    if ((t = yield_.pop())) return t;
+    if ((t = deque_.steal())) return t;  // the oldest step of our own deque
+  }
+  if ((t = deque_.pop())) return t;
+  if ((t = pinned_.pop())) return t;
+  if ((t = yield_.pop())) return t;
+  return core_.inject().pop();
+}
+
+TaskBase* Worker::search() {
+  Idle& idle = core_.idle();
+  if (!idle.begin_search()) return nullptr;
+  const int n = core_.num_workers();
+  TaskBase* t = nullptr;
+  for (int round = 0; round < 2 && !t; ++round) {
+    const int start = static_cast<int>(rng_() % static_cast<unsigned>(n));
+    for (int i = 0; i < n && !t; ++i) {
+      const int victim = (start + i) % n;
+      if (victim == index_) continue;
+      t = core_.worker(victim).steal_from();
+    }
+    if (t) {
+      bump(steals_);
+    } else {
+      t = core_.inject().pop();
+    }
+  }
+  // The last searcher to find work wakes another worker: there may be more.
+  if (idle.end_search() && t) idle.notify_work();
+  return t;
+}
+
+bool Worker::work_visible() const noexcept {
+  if (core_.stopping() || inbox_pending_.load(memory_order_acquire) || !ready_.empty()) {
+    return true;
+  }
+  if (!pinned_.empty() || !core_.inject().empty()) return true;
+  for (int i = 0; i < core_.num_workers(); ++i) {
+    if (core_.worker(i).has_stealable_work()) return true;
+  }
+  return false;
+}
+
+void Worker::sleep() {
+  Idle& idle = core_.idle();
+  idle.add_sleeper(index_);
+  if (work_visible()) {
+    idle.remove_sleeper(index_);
+    return;
+  }
+  std::optional<absl::Time> deadline;
+  if (std::optional<TimePoint> when = timers_.next_deadline()) {
+    deadline = to_absl_deadline(*when);
+  }
+  bump(parks_);
+  parker_.park(deadline);
+  idle.remove_sleeper(index_);
+}
+
+void Worker::drain_at_shutdown() {
+  drain_inbox();
+  ready_.clear();
+  timers_.clear();
+  while (TaskBase* t = deque_.pop()) t->release();
+  while (TaskBase* t = yield_.pop()) t->release();
+  while (TaskBase* t = pinned_.pop()) t->release();
+}
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
