@@ -88,6 +88,23 @@ void leave_task(Loop& loop, TaskBase& task) {
   }
 }
 
+namespace internal {
+TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
+  std::uintptr_t cur = loop.slot_.load(std::memory_order_acquire);
+  for (;;) {
+    if (cur & kReaderBit) {  // a reader is taking a reference: let it finish
+      cpu_relax();
+      cur = loop.slot_.load(std::memory_order_acquire);
+      continue;
+    }
+    if (loop.slot_.compare_exchange_weak(cur, bits(task), std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+      return reinterpret_cast<TaskBase*>(cur);
+    }
+  }
+}
+}  // namespace internal
+
 std::vector<TaskRef> all_tasks(const Loop& loop) {
   std::vector<TaskRef> out;
   loop.scheduler().core().registry().snapshot(

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
 
@@ -37,7 +39,27 @@ class PostedFn final : public TaskBase {
   Callback fn_;
 };
 
+// Loops of the schedulers that exist now: report_exception checks here before it touches a loop.
+Mutex g_live_mu;
+absl::flat_hash_set<const Loop*>& live_loops() ABSL_EXCLUSIVE_LOCKS_REQUIRED(g_live_mu) {
+  static auto* set = new absl::flat_hash_set<const Loop*>();
+  return *set;
+}
+
 }  // namespace
+
+void report_exception(const Loop* loop, const ExceptionContext& c) noexcept {
+  MutexLock lock(&g_live_mu);
+  if (loop && live_loops().contains(loop)) {
+    // Holding the lock keeps the scheduler alive: its destructor erases its loops under it.
+    loop->scheduler().call_exception_handler(c);
+    return;
+  }
+  try {
+    Scheduler::default_exception_handler(c);
+  } catch (...) {
+  }
+}
 
 SchedulerCore::SchedulerCore(Scheduler& sched, SchedulerOptions options)
     : sched_(sched),
@@ -51,9 +73,14 @@ SchedulerCore::SchedulerCore(Scheduler& sched, SchedulerOptions options)
     workers_.push_back(std::make_unique<Worker>(*this, sched, i));
   }
   idle_ = std::make_unique<Idle>(parkers_of(workers_));
+  MutexLock lock(&g_live_mu);
+  for (auto& w : workers_) live_loops().insert(&w->loop());
 }
 
-SchedulerCore::~SchedulerCore() = default;
+SchedulerCore::~SchedulerCore() {
+  MutexLock lock(&g_live_mu);
+  for (auto& w : workers_) live_loops().erase(&w->loop());
+}
 
 void SchedulerCore::start() {
   threads_.reserve(workers_.size());

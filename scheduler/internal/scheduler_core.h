@@ -70,6 +70,10 @@ class SchedulerCore {
   ExceptionHandler handler_ ABSL_GUARDED_BY(handler_mu_);
 };
 
+// Sends `c` to the exception handler of `loop`'s scheduler, or to the default handler when that
+// scheduler no longer exists (a future can outlive its scheduler). Never throws.
+void report_exception(const Loop* loop, const ExceptionContext& c) noexcept;
+
 }  // namespace internal
 }  // namespace v1
 }  // namespace stealio

@@ -31,6 +31,9 @@ namespace internal {
 class SchedulerCore;
 class Worker;
 struct TimerState;
+// Sets `loop`'s current task to `task` whatever it held, returning the previous one. For eager
+// task start (CPython's _swap_current_task); not part of the public protocol.
+TaskBase* swap_current_task(Loop& loop, TaskBase* task);
 }  // namespace internal
 
 using Callback = absl::AnyInvocable<void()>;
@@ -77,6 +80,11 @@ class Loop {
   TimerHandle call_later(absl::Duration delay, Callback fn);
   // Runs `fn` on this loop at `when` (from any thread).
   TimerHandle call_at(TimePoint when, Callback fn);
+  // asyncio's loop.create_task(coro, options): a Task whose first step runs on this loop's
+  // worker (or at once, with eager start). Defined in <stealio/task.h>.
+  template <class C, class... Options>
+  auto create_task(C&& coro, Options&&... options);
+
   // The loop's monotonic clock.
   TimePoint time() const noexcept { return Clock::now(); }
 
@@ -96,6 +104,7 @@ class Loop {
   friend void enter_task(Loop& loop, TaskBase& task);
   friend void leave_task(Loop& loop, TaskBase& task);
   friend TaskRef current_task(const Loop& loop);
+  friend TaskBase* internal::swap_current_task(Loop& loop, TaskBase* task);
   Loop(Scheduler& sched, internal::Worker& worker, int index) noexcept
       : sched_(&sched), worker_(&worker), index_(index) {}
 

@@ -58,6 +58,16 @@ class Scheduler {
   Loop& loop(int index) const;
   const SchedulerOptions& options() const noexcept;
 
+  // Makes a task of a coroutine, from any thread: Task<T> spawn(Coro<T>, TaskOptions = {}).
+  // Defined in <stealio/task.h>.
+  template <class C, class... Options>
+  auto spawn(C&& coro, Options&&... options);
+  // asyncio.run(): runs the coroutine as the main task, blocks the calling thread until it is
+  // done, returns its result or rethrows its exception. Raises RuntimeError on a worker.
+  // Defined in <stealio/task.h>.
+  template <class C>
+  auto run(C&& coro);
+
   // Runs `fn` once on some worker, as stealable work. From any thread.
   void post(Callback fn);
 

@@ -1,0 +1,185 @@
+#include "stealio/context.h"
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "absl/base/attributes.h"
+#include "stealio/errors.h"
+#include "tasks/internal/context_impl.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+namespace {
+
+// The entered context of this thread; null means the thread's base context (tls_base).
+thread_local ContextData* tls_current = nullptr;
+// The base context, created on the thread's first use of a context variable.
+thread_local std::shared_ptr<ContextData> tls_base;
+
+std::atomic<std::uint64_t> next_var_id{1};
+
+// Out of line so no caller, coroutine or not, ever holds the thread-local's address.
+ABSL_ATTRIBUTE_NOINLINE ContextData* swap_current(ContextData* ctx) noexcept {
+  return std::exchange(tls_current, ctx);
+}
+
+std::string address(const void* p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%p", p);
+  return buf;
+}
+
+}  // namespace
+
+ABSL_ATTRIBUTE_NOINLINE ContextData& current_context() {
+  if (tls_current != nullptr) return *tls_current;
+  if (!tls_base) tls_base = std::make_shared<ContextData>();
+  return *tls_base;
+}
+
+// --- ContextData ------------------------------------------------------------------------------
+
+std::shared_ptr<const ContextMap> ContextData::snapshot() const {
+  MutexLock lock(&mu_);
+  return map_;
+}
+
+ErasedValue ContextData::lookup(std::uint64_t id) const {
+  MutexLock lock(&mu_);
+  if (!map_) return nullptr;
+  auto it = map_->find(id);
+  return it == map_->end() ? nullptr : it->second;
+}
+
+std::size_t ContextData::size() const {
+  MutexLock lock(&mu_);
+  return map_ ? map_->size() : 0;
+}
+
+ErasedValue ContextData::exchange(std::uint64_t id, ErasedValue value) {
+  // Declared before the lock so that the replaced mapping is freed after the unlock. The value
+  // replaced is returned (kept by the Token, or dropped by reset's caller), so no value's
+  // destructor runs under mu_: it may use context variables itself.
+  std::shared_ptr<const ContextMap> replaced;
+  ErasedValue old;
+  MutexLock lock(&mu_);
+  if (map_) {
+    auto it = map_->find(id);
+    if (it != map_->end()) old = it->second;
+  }
+  if (!value && !old) return nullptr;  // erasing an absent entry: nothing changes
+  auto next = map_ ? std::make_shared<ContextMap>(*map_) : std::make_shared<ContextMap>();
+  if (value) {
+    (*next)[id] = std::move(value);
+  } else {
+    next->erase(id);
+  }
+  replaced = std::exchange(map_, next->empty() ? nullptr : std::move(next));
+  return old;
+}
+
+std::string ContextData::repr() const { return "<Context object at " + address(this) + ">"; }
+
+// --- VarCore and the operations behind ContextVar<T> ----------------------------------------
+
+VarCore::VarCore(std::string var_name, ErasedValue default_val)
+    : id(next_var_id.fetch_add(1, std::memory_order_relaxed)),
+      name(std::move(var_name)),
+      default_value(std::move(default_val)) {}
+
+std::string VarCore::repr() const {
+  return "<ContextVar name='" + name + "' at " + address(this) + ">";
+}
+
+ErasedValue context_lookup(const ContextData& ctx, std::uint64_t var_id) {
+  return ctx.lookup(var_id);
+}
+
+ErasedValue current_lookup(std::uint64_t var_id) { return current_context().lookup(var_id); }
+
+Token current_set(const std::shared_ptr<const VarCore>& var, ErasedValue value) {
+  ContextData& ctx = current_context();
+  auto state = std::make_shared<TokenState>();  // before the change: a throw changes nothing
+  state->var = var;
+  state->ctx = ctx.weak_from_this();
+  state->old_value = ctx.exchange(var->id, std::move(value));
+  return Token(std::move(state));
+}
+
+// The checks and their order are CPython's contextvar_reset (Python/context.c).
+void current_reset(const VarCore& var, const Token& token) {
+  TokenState& state = *token.state_;
+  if (state.used.load(std::memory_order_acquire)) {
+    throw RuntimeError(token.repr() + " has already been used once");
+  }
+  if (state.var->id != var.id) {
+    throw ValueError(token.repr() + " was created by a different ContextVar");
+  }
+  ContextData& ctx = current_context();
+  if (state.ctx.lock().get() != &ctx) {
+    throw ValueError(token.repr() + " was created in a different Context");
+  }
+  if (state.used.exchange(true, std::memory_order_acq_rel)) {  // lost a race with another reset
+    throw RuntimeError(token.repr() + " has already been used once");
+  }
+  ctx.exchange(var.id, state.old_value);
+}
+
+void raise_lookup_error(const VarCore& var) { throw LookupError(var.repr()); }
+
+// --- Entering contexts -------------------------------------------------------------------------
+
+namespace {
+ContextData* mark_entered(ContextData* ctx) {
+  if (!ctx->try_enter()) {
+    throw RuntimeError("cannot enter context: " + ctx->repr() + " is already entered");
+  }
+  return ctx;
+}
+}  // namespace
+
+ContextEntry::ContextEntry(const Context& ctx)
+    : ctx_(mark_entered(ctx.data_.get())), prev_(swap_current(ctx_)) {}
+
+ContextEntry::~ContextEntry() {
+  swap_current(prev_);
+  ctx_->leave();
+}
+
+ContextScope::ContextScope(const Context& ctx) noexcept : prev_(swap_current(ctx.data_.get())) {}
+
+ContextScope::~ContextScope() { swap_current(prev_); }
+
+}  // namespace internal
+
+// --- Context and Token -----------------------------------------------------------------------
+
+Context::Context() : data_(std::make_shared<internal::ContextData>()) {}
+
+Context Context::copy() const {
+  return Context(std::make_shared<internal::ContextData>(data_->snapshot()));
+}
+
+std::size_t Context::size() const { return data_->size(); }
+
+std::string Context::repr() const { return data_->repr(); }
+
+Context copy_context() {
+  return Context(std::make_shared<internal::ContextData>(internal::current_context().snapshot()));
+}
+
+bool Token::used() const { return state_->used.load(std::memory_order_acquire); }
+
+bool Token::has_old_value() const { return state_->old_value != nullptr; }
+
+const std::string& Token::var_name() const { return state_->var->name; }
+
+std::string Token::repr() const {
+  return std::string("<Token") + (used() ? " used" : "") + " var=" + state_->var->repr() + " at " +
+         internal::address(state_.get()) + ">";
+}
+
+}  // namespace v1
+}  // namespace stealio

@@ -1,0 +1,221 @@
+#include "stealio/internal/future_core.h"
+
+#include "scheduler/internal/scheduler_core.h"
+#include "stealio/errors.h"
+#include "stealio/internal/task_core.h"
+
+namespace stealio {
+inline namespace v1 {
+
+CallbackId CallbackId::make() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return CallbackId(next.fetch_add(1, std::memory_order_relaxed));
+}
+
+namespace internal {
+
+CoreRef::CoreRef(FutureCore* c) noexcept : p_(c) {
+  if (p_) p_->retain();
+}
+CoreRef::~CoreRef() {
+  if (p_) p_->release();
+}
+
+FutureCore::~FutureCore() {
+  // Waiters left on a future nobody completed: drop their references.
+  for (Waiter& w : waiters_) {
+    if (w.task) static_cast<TaskBase*>(w.task)->release();
+  }
+}
+
+FutureCore::Waiters FutureCore::publish_locked(FutureState to) {
+  state_.store(to, std::memory_order_release);
+  Waiters out;
+  out.swap(waiters_);
+  return out;
+}
+
+bool FutureCore::try_finish(absl::FunctionRef<void()> write) {
+  Waiters ws;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
+    write();
+    ws = publish_locked(FutureState::kFinished);
+  }
+  dispatch(ws);
+  return true;
+}
+
+bool FutureCore::try_set_exception(std::exception_ptr e) {
+  return try_finish([&] { exception_ = std::move(e); });
+}
+
+bool FutureCore::cancel_state(std::string msg) {
+  Waiters ws;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
+    cancel_msg_ = std::make_unique<std::string>(std::move(msg));
+    ws = publish_locked(FutureState::kCancelled);
+  }
+  dispatch(ws);
+  return true;
+}
+
+void FutureCore::check_result() {
+  switch (state()) {
+    case FutureState::kPending:
+      throw InvalidStateError("Result is not set.");
+    case FutureState::kCancelled:
+      throw CancelledError(cancel_message());
+    case FutureState::kFinished:
+      retrieved_.store(true, std::memory_order_relaxed);
+      if (exception_) std::rethrow_exception(exception_);
+  }
+}
+
+std::exception_ptr FutureCore::exception() {
+  switch (state()) {
+    case FutureState::kPending:
+      throw InvalidStateError("Exception is not set.");
+    case FutureState::kCancelled:
+      throw CancelledError(cancel_message());
+    case FutureState::kFinished:
+      break;
+  }
+  retrieved_.store(true, std::memory_order_relaxed);
+  return exception_;
+}
+
+std::string FutureCore::cancel_message() const {
+  return cancelled() && cancel_msg_ ? *cancel_msg_ : std::string();
+}
+
+std::string FutureCore::describe() const {
+  switch (state()) {
+    case FutureState::kPending:
+      return "<Future pending>";
+    case FutureState::kCancelled:
+      return "<Future cancelled>";
+    case FutureState::kFinished:
+      break;
+  }
+  if (!exception_) return "<Future finished>";
+  std::string what = "?";
+  try {
+    std::rethrow_exception(exception_);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  return "<Future finished exception=" + what + ">";
+}
+
+void FutureCore::raise_invalid_state() const {
+  const char* name = cancelled() ? "CANCELLED" : done() ? "FINISHED" : "PENDING";
+  throw InvalidStateError(std::string(name) + ": " + describe());
+}
+
+CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context> ctx, CallbackId id) {
+  if (!id.valid()) id = CallbackId::make();
+  if (!ctx) ctx = copy_context();
+  auto entry = std::make_unique<CallbackEntry>(CallbackEntry{id, std::move(fn), std::move(ctx)});
+  Waiters now;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
+      waiters_.push_back(Waiter{nullptr, std::move(entry)});
+      return id;
+    }
+  }
+  // Already done: scheduled at once (still through the loop, never run here).
+  now.push_back(Waiter{nullptr, std::move(entry)});
+  dispatch(now);
+  return id;
+}
+
+std::size_t FutureCore::remove_done_callback(CallbackId id) {
+  std::size_t removed = 0;
+  Waiters dropped;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    Waiters kept;
+    for (Waiter& w : waiters_) {
+      if (w.cb && !w.cb->inline_ && w.cb->id == id) {
+        ++removed;
+        dropped.push_back(std::move(w));
+      } else {
+        kept.push_back(std::move(w));
+      }
+    }
+    waiters_.swap(kept);
+  }
+  return removed;  // `dropped` is destroyed outside the lock
+}
+
+void FutureCore::add_inline_notifier(absl::AnyInvocable<void()> fn) {
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
+      auto entry = std::make_unique<CallbackEntry>();
+      entry->fn = [f = std::move(fn)](FutureCore&) mutable { f(); };
+      entry->inline_ = true;
+      waiters_.push_back(Waiter{nullptr, std::move(entry)});
+      return;
+    }
+  }
+  fn();
+}
+
+bool FutureCore::add_task_waiter(TaskCore& task) {
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
+  static_cast<TaskBase&>(task).retain();
+  waiters_.push_back(Waiter{&task, nullptr});
+  return true;
+}
+
+void FutureCore::dispatch(Waiters& ws) noexcept {
+  Loop* loop = &this->loop();
+  for (Waiter& w : ws) {
+    if (w.task) {
+      wake_task(TaskRef::adopt(std::exchange(w.task, nullptr)));
+      continue;
+    }
+    CallbackEntry& e = *w.cb;
+    if (e.inline_) {
+      e.fn(*this);
+      continue;
+    }
+    Callback run = [self = CoreRef(this), entry = std::move(w.cb)]() mutable {
+      ContextScope scope(*entry->ctx);
+      entry->fn(*self.get());
+    };
+    try {
+      if (loop->is_running_here()) {
+        loop->call_soon(std::move(run));
+      } else {
+        loop->call_soon_threadsafe(std::move(run));
+      }
+    } catch (const RuntimeError&) {
+      // The loop is closed: the scheduler is gone and the callback cannot run anywhere.
+    }
+  }
+}
+
+void FutureCore::report_unretrieved() noexcept {
+  if (state() != FutureState::kFinished || !exception_ ||
+      retrieved_.load(std::memory_order_relaxed)) {
+    return;
+  }
+  ExceptionContext c;
+  c.message = is_task_ ? "Task exception was never retrieved" : "Future exception was never retrieved";
+  c.exception = exception_;
+  c.task = is_task_ ? static_cast<const TaskCore*>(this)->repr() : describe();
+  report_exception(loop_.load(std::memory_order_acquire), c);
+}
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio

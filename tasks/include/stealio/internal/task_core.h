@@ -1,0 +1,103 @@
+// TaskCore: the untyped engine of stealio's Task<T> (asyncio.Task): a TaskBase that drives a
+// coroutine, step by step, and a FutureCore that holds its outcome.
+//
+// A step (step(), or run_eager() inside create_task) enters the loop (enter_task), installs the
+// task's context, resumes the coroutine where it stopped, and leaves. The coroutine stops by
+// finishing, by awaiting a pending future (suspend_on), or by yielding (suspend_yield). What to
+// do next is decided *after* leave_task (after_step): register as the future's waiter, or queue
+// the next step, or complete. So the next step can never start, on another worker, before this
+// one has left its loop (asyncio's Task.__step does the same: add_done_callback after the yield).
+//
+// Cancellation (asyncio 3.13), under mu_: cancel() counts into cancelling(); if the task waits
+// on a future it cancels that future (whose CancelledError then reaches the coroutine), otherwise
+// it sets must_cancel_, and the next resumption throws CancelledError(msg) into the coroutine
+// at its await (or, before the first step, ends the task without running it). uncancel()
+// decrements and at zero clears a must_cancel_ not yet delivered. A coroutine that returns while
+// must_cancel_ is set ends cancelled.
+//
+// Threads: the coroutine and resume_/awaiting_/yield_ belong to the step in progress (steps of
+// one task never overlap). fut_waiter_, must_cancel_, cancel message and count are under mu_,
+// since cancel() may come from any thread.
+#ifndef STEALIO_TASKS_INTERNAL_TASK_CORE_H_
+#define STEALIO_TASKS_INTERNAL_TASK_CORE_H_
+
+#include <coroutine>
+#include <optional>
+#include <string>
+
+#include "stealio/context.h"
+#include "stealio/internal/future_core.h"
+#include "stealio/task_base.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+
+class TaskCore : public TaskBase, public FutureCore {
+ public:
+  void retain() const noexcept override { TaskBase::retain(); }
+  void release() const noexcept override { TaskBase::release(); }
+  bool done() const noexcept { return FutureCore::done(); }
+
+  void step() override;
+  // The first step, run inside create_task on the running loop (eager start).
+  void run_eager(Loop& loop);
+
+  bool cancel(std::string msg) override;
+  int cancelling() const;
+  int uncancel();
+
+  // Called by awaiters in the coroutine, during a step of this task.
+  void suspend_on(FutureCore& f, std::coroutine_handle<> h);
+  void suspend_yield(std::coroutine_handle<> h);
+  // The exception to throw at the await that just resumed (a delivered cancellation), or null.
+  std::exception_ptr take_resume_exception() noexcept;
+  // Called when the awaited future is done: schedules the next step.
+  void wakeup(TaskRef self);
+
+  const Context& context() const noexcept { return context_; }
+  std::string describe() const override { return repr(); }
+
+ protected:
+  TaskCore(Loop& loop, bool pinned, Context ctx, std::coroutine_handle<> start) noexcept;
+  ~TaskCore();
+
+  // The typed side (TaskState<T>): the coroutine's exception, if it ended with one; moving its
+  // value into the task (through try_finish); the frame.
+  virtual std::exception_ptr coroutine_exception() const noexcept = 0;
+  virtual void finish_with_value() = 0;
+  virtual void destroy_coroutine() noexcept = 0;
+  virtual bool coroutine_done() const noexcept = 0;
+
+  void abandon() noexcept override;
+  const char* state_name() const noexcept override;
+
+ private:
+  void resume_in_step();
+  void after_step();
+  void complete();
+  void finish_cancelled(std::string msg);
+
+  std::coroutine_handle<> resume_;
+  CoreRef awaiting_;
+  bool yield_ = false;
+  bool started_ = false;
+  std::exception_ptr resume_exception_;
+  Context context_;
+  // Guarded by mu_ (FutureCore's lock).
+  CoreRef fut_waiter_;
+  bool must_cancel_ = false;
+  int num_cancels_ = 0;
+  std::string cancel_request_msg_;
+};
+
+// The task whose step runs on the calling thread, or null. Out of line (thread-local).
+TaskCore* running_task() noexcept;
+// Schedules the next step of a task whose awaited future completed.
+void wake_task(TaskRef task) noexcept;
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
+
+#endif  // STEALIO_TASKS_INTERNAL_TASK_CORE_H_

@@ -1,0 +1,208 @@
+#include "stealio/internal/task_core.h"
+
+#include "scheduler/internal/scheduler_core.h"
+#include "stealio/errors.h"
+#include "stealio/lifetime.h"
+#include "stealio/scheduler.h"
+
+namespace stealio {
+inline namespace v1 {
+namespace internal {
+namespace {
+thread_local TaskCore* tls_running = nullptr;
+
+// Swaps the running-task thread-local for the duration of a resumption (eager steps nest).
+class RunningScope {
+ public:
+  explicit RunningScope(TaskCore* t) noexcept : prev_(tls_running) { tls_running = t; }
+  ~RunningScope() { tls_running = prev_; }
+
+ private:
+  TaskCore* const prev_;
+};
+}  // namespace
+
+TaskCore* running_task() noexcept { return tls_running; }
+
+void wake_task(TaskRef task) noexcept {
+  TaskCore& t = static_cast<TaskCore&>(*task);
+  t.wakeup(std::move(task));
+}
+
+TaskCore::TaskCore(Loop& loop, bool pinned, Context ctx, std::coroutine_handle<> start) noexcept
+    : TaskBase(loop, pinned), FutureCore(loop, true), resume_(start), context_(std::move(ctx)) {}
+
+TaskCore::~TaskCore() = default;
+
+const char* TaskCore::state_name() const noexcept {
+  switch (state()) {
+    case FutureState::kPending:
+      return "pending";
+    case FutureState::kCancelled:
+      return "cancelled";
+    case FutureState::kFinished:
+      break;
+  }
+  return "finished";
+}
+
+void TaskCore::step() {
+  Loop& loop = get_running_loop();
+  enter_task(loop, *this);
+  resume_in_step();
+  leave_task(loop, *this);
+  after_step();
+}
+
+void TaskCore::run_eager(Loop& loop) {
+  TaskBase* previous = swap_current_task(loop, this);
+  resume_in_step();
+  swap_current_task(loop, previous);
+  after_step();
+}
+
+void TaskCore::resume_in_step() {
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (must_cancel_) {
+      must_cancel_ = false;
+      if (!started_) {
+        // Cancelled before its first step: the coroutine never runs (after_step completes).
+        resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_msg_));
+        return;
+      }
+      resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_msg_));
+    }
+  }
+  started_ = true;
+  RunningScope running(this);
+  ContextScope scope(context_);
+  std::exchange(resume_, {}).resume();
+}
+
+std::exception_ptr TaskCore::take_resume_exception() noexcept {
+  return std::exchange(resume_exception_, nullptr);
+}
+
+void TaskCore::suspend_on(FutureCore& f, std::coroutine_handle<> h) {
+  awaiting_ = CoreRef(&f);
+  resume_ = h;
+}
+
+void TaskCore::suspend_yield(std::coroutine_handle<> h) {
+  yield_ = true;
+  resume_ = h;
+}
+
+void TaskCore::after_step() {
+  if (!started_ || coroutine_done()) {
+    complete();
+    return;
+  }
+  if (awaiting_) {
+    CoreRef f = std::move(awaiting_);
+    {
+      tbb::spin_mutex::scoped_lock lock(mu_);
+      fut_waiter_ = f;
+    }
+    // From here on the next step may start on another worker: touch nothing of the task.
+    if (!f->add_task_waiter(*this)) wakeup(TaskRef(this));
+    return;
+  }
+  if (yield_) {
+    yield_ = false;
+    schedule_step_yield(TaskRef(this));
+    return;
+  }
+  // The coroutine suspended on an awaitable that is not stealio's: nothing will resume it.
+  get_loop()->scheduler().call_exception_handler(
+      {"Task suspended on an awaitable that is not stealio's; it will never resume",
+       nullptr, repr(), get_loop()});
+}
+
+void TaskCore::wakeup(TaskRef self) {
+  CoreRef done_waiting;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    done_waiting = std::move(fut_waiter_);
+  }
+  schedule_step(std::move(self));
+}
+
+void TaskCore::complete() {
+  bool cancel_instead;
+  std::string msg;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    cancel_instead = must_cancel_;
+    must_cancel_ = false;
+    msg = cancel_request_msg_;
+  }
+  std::exception_ptr error = std::exchange(resume_exception_, nullptr);  // cancelled unstarted
+  if (started_) error = coroutine_exception();
+  // Not listed by all_tasks from here on; waiters are woken below.
+  unregister_task(*this);
+  mark_done();
+  set_loop(*get_loop());
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const CancelledError& c) {
+      finish_cancelled(c.what());
+    } catch (...) {
+      try_set_exception(error);
+    }
+  } else if (cancel_instead) {
+    finish_cancelled(msg);
+  } else {
+    finish_with_value();
+  }
+  destroy_coroutine();
+}
+
+void TaskCore::finish_cancelled(std::string msg) { cancel_state(std::move(msg)); }
+
+bool TaskCore::cancel(std::string msg) {
+  CoreRef waiting_on;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
+    ++num_cancels_;
+    waiting_on = fut_waiter_;
+  }
+  // The awaited future's CancelledError reaches the coroutine when it wakes.
+  if (waiting_on && waiting_on->cancel(msg)) return true;
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  must_cancel_ = true;
+  cancel_request_msg_ = std::move(msg);
+  return true;
+}
+
+int TaskCore::cancelling() const {
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  return num_cancels_;
+}
+
+int TaskCore::uncancel() {
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  if (num_cancels_ > 0 && --num_cancels_ == 0) must_cancel_ = false;
+  return num_cancels_;
+}
+
+void TaskCore::abandon() noexcept {
+  if (!FutureCore::done()) {
+    report_exception(get_loop(), {"Task was destroyed but it is pending!", nullptr, repr(),
+                                  get_loop()});
+  }
+  destroy_coroutine();
+  awaiting_ = CoreRef();
+  CoreRef waiting_on;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    waiting_on = std::move(fut_waiter_);
+  }
+}
+
+}  // namespace internal
+}  // namespace v1
+}  // namespace stealio
