@@ -85,9 +85,19 @@ Coro<int> depth(int n) {
   co_return 1 + co_await depth(n - 1);
 }
 
+// Symmetric transfer keeps the stack flat only where g++ turns the resume into a tail call. The
+// sanitizers' instrumentation prevents that (ASan's stack checks; TSan's function-exit hooks,
+// whose own shadow stack is capped at 65,536 frames), so sanitizer builds check a shorter chain;
+// the full million runs in the normal build.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr int kChainDepth = 1'000;
+#else
+constexpr int kChainDepth = 1'000'000;
+#endif
+
 TEST(Coro, MillionNestedAwaitsDoNotOverflowTheStack) {
   Scheduler sched(SchedulerOptions{.workers = 1});
-  EXPECT_EQ(sched.run(depth(1'000'000)), 1'000'000);
+  EXPECT_EQ(sched.run(depth(kChainDepth)), kChainDepth);
 }
 
 TEST(Coro, DestroyingAnUnstartedCoroutineRunsNothing) {

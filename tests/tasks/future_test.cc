@@ -122,13 +122,13 @@ TEST_F(FutureTest, CallbackOnDoneFutureIsScheduledNotRunInline) {
   Future<int> f(loop_);
   f.set_result(3);
   std::promise<int> seen;
+  auto ran = std::make_shared<std::atomic<bool>>(false);
   run_on(loop_, [&] {
-    bool ran = false;
-    f.add_done_callback([&seen, &ran](Future<int>& done) {
-      ran = true;
+    f.add_done_callback([&seen, ran](Future<int>& done) {
+      *ran = true;
       seen.set_value(done.result());
     });
-    EXPECT_FALSE(ran);
+    EXPECT_FALSE(*ran);
   });
   EXPECT_EQ(seen.get_future().get(), 3);
 }

@@ -1,34 +1,38 @@
 // Shared driver for the perf/compare variants: argument parsing, timing, peak RSS and the one
 // machine-readable RESULT line every variant prints.
 //
-// Every variant is `main() { return cmp::bench_main(argc, argv, {...}, body); }`. The body does
-// its own setup (allocating inputs, starting the runtime's threads), times only the parallel
-// region with cmp::timed(), checks the result, and returns a cmp::Outcome.
+// Every variant defines `cmp::Outcome run(const cmp::Options&)` and passes it to
+// cmp::bench_main(). run() does its own setup (allocating inputs, starting the runtime's
+// threads), times only the parallel region with cmp::timed(), checks the result, and returns
+// cmp::measured(...) (or cmp::skipped(reason) when it cannot run with these options).
 //
 // Command line, identical for every variant:
 //   cmp_<workload>_<system> [--n=N] [--threads=T]
 //   --n        workload size (fib's n, nqueens' board, ...); defaults per workload.
 //   --threads  worker threads; else env CMP_THREADS; else std::thread::hardware_concurrency().
 //
-// Output (stdout, exactly one line):
-//   RESULT system=tbb workload=fib n=35 threads=2 time_s=0.1234 tasks=29860703 ok=1 peak_rss_kb=12345
+// Output (stdout, exactly one line, wrapped here):
+//   RESULT system=tbb workload=fib n=35 threads=2 time_s=0.1234 tasks=29860703 ok=1
+//          peak_rss_kb=12345
 // or, when a variant cannot run at the requested thread count:
 //   SKIP system=omp workload=pingpong n=100000 threads=1 reason=needs_2_threads
 // The exit status is 0 on ok=1 or SKIP, 1 when the result was wrong, 2 on bad arguments.
 //
 // Example:
+//   cmp::Outcome run(const cmp::Options& o) {
+//     std::uint64_t r = 0;
+//     const double t = cmp::timed([&] { r = fib(o.n); });
+//     return cmp::measured(t, calls(o.n), r == expected(o.n));
+//   }
 //   int main(int argc, char** argv) {
-//     return cmp::bench_main(argc, argv, {"serial", "fib", 30}, [](const cmp::Options& o) {
-//       std::uint64_t r = 0;
-//       double t = cmp::timed([&] { r = fib(o.n); });
-//       return cmp::Outcome{.time_s = t, .tasks = calls(o.n), .ok = r == expected(o.n)};
-//     });
+//     return cmp::bench_main(argc, argv, {"serial", "fib", 30}, run);
 //   }
 #ifndef STEALIO_PERF_COMPARE_COMMON_BENCH_MAIN_H_
 #define STEALIO_PERF_COMPARE_COMMON_BENCH_MAIN_H_
 
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +40,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace cmp {
 
@@ -51,6 +56,22 @@ struct Outcome {
   // Non-empty when the variant cannot run with these options (prints SKIP, not RESULT).
   std::string skip_reason;
 };
+
+// What a body returns after its timed region.
+inline Outcome measured(double time_s, std::uint64_t tasks, bool ok) {
+  Outcome out;
+  out.time_s = time_s;
+  out.tasks = tasks;
+  out.ok = ok;
+  return out;
+}
+
+// What a body returns when it cannot run with the given options.
+inline Outcome skipped(std::string reason) {
+  Outcome out;
+  out.skip_reason = std::move(reason);
+  return out;
+}
 
 struct Info {
   const char* system;    // "tbb", "omp", "serial", "threads", "stealio"
@@ -119,6 +140,7 @@ inline bool parse(int argc, char** argv, const Info& info, Options* opts) {
 }  // namespace detail
 
 // Parses the command line, runs `body(options)` once and prints its RESULT (or SKIP) line.
+// `body` is callable as cmp::Outcome(const cmp::Options&).
 template <class Body>
 int bench_main(int argc, char** argv, const Info& info, Body&& body) {
   Options opts;
@@ -129,10 +151,11 @@ int bench_main(int argc, char** argv, const Info& info, Body&& body) {
                 info.workload, opts.n, opts.threads, out.skip_reason.c_str());
     return 0;
   }
-  std::printf("RESULT system=%s workload=%s n=%ld threads=%d time_s=%.6f tasks=%llu ok=%d "
-              "peak_rss_kb=%ld\n",
-              info.system, info.workload, opts.n, opts.threads, out.time_s,
-              static_cast<unsigned long long>(out.tasks), out.ok ? 1 : 0, peak_rss_kb());
+  std::printf(
+      "RESULT system=%s workload=%s n=%ld threads=%d time_s=%.6f tasks=%llu ok=%d "
+      "peak_rss_kb=%ld\n",
+      info.system, info.workload, opts.n, opts.threads, out.time_s,
+      static_cast<unsigned long long>(out.tasks), out.ok ? 1 : 0, peak_rss_kb());
   return out.ok ? 0 : 1;
 }
 

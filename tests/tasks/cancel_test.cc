@@ -1,0 +1,210 @@
+// Task cancellation with asyncio 3.13's semantics (cancel/cancelling/uncancel), and the race of a
+// cancel against the completion of the awaited future on another worker.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <latch>
+#include <thread>
+
+#include "stealio/stealio.h"
+#include "test_support.h"
+
+namespace {
+
+using stealio::CancelledError;
+using stealio::Coro;
+using stealio::Future;
+using stealio::Scheduler;
+using stealio::SchedulerOptions;
+using stealio::Task;
+using stealio_test::run_on;
+
+std::string cancel_message(Task<int>& t) {
+  try {
+    t.result();
+  } catch (const CancelledError& e) {
+    return e.what();
+  }
+  return "<not cancelled>";
+}
+
+Coro<int> mark_ran(std::atomic<bool>* ran) {
+  *ran = true;
+  co_return 1;
+}
+
+TEST(Cancel, BeforeTheTaskStartsItNeverRuns) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  std::atomic<bool> ran{false};
+  Task<int> t = run_on(sched.loop(0), [&] {
+    Task<int> t = stealio::create_task(mark_ran(&ran));
+    EXPECT_TRUE(t.cancel("early"));
+    return t;
+  });
+  t.wait();
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_FALSE(ran.load());
+  EXPECT_EQ(cancel_message(t), "early");
+}
+
+TEST(Cancel, CancellingCountsAndASecondCancelStillReturnsTrue) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  Future<int> never(sched.loop(0));
+  run_on(sched.loop(0), [&] {
+    Task<int> t = stealio::create_task([](Future<int> f) -> Coro<int> { co_return co_await f; }(never));
+    EXPECT_EQ(t.cancelling(), 0);
+    EXPECT_TRUE(t.cancel());
+    EXPECT_EQ(t.cancelling(), 1);
+    EXPECT_TRUE(t.cancel());
+    EXPECT_EQ(t.cancelling(), 2);
+    EXPECT_EQ(t.uncancel(), 1);
+    EXPECT_EQ(t.uncancel(), 0);
+    EXPECT_EQ(t.uncancel(), 0);
+    t.cancel();
+  });
+}
+
+TEST(Cancel, UncancelResetsACancellationNotYetDelivered) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  std::atomic<bool> ran{false};
+  Task<int> t = run_on(sched.loop(0), [&] {
+    Task<int> t = stealio::create_task(mark_ran(&ran));
+    t.cancel();
+    EXPECT_EQ(t.uncancel(), 0);
+    return t;
+  });
+  t.wait();
+  EXPECT_FALSE(t.cancelled());
+  EXPECT_TRUE(ran.load());
+  EXPECT_EQ(t.result(), 1);
+}
+
+Coro<int> await_and_report(Future<int> f, std::string* seen) {
+  try {
+    co_return co_await f;
+  } catch (const CancelledError& e) {
+    *seen = e.what();
+    throw;
+  }
+}
+
+TEST(Cancel, WhileAwaitingCancelsTheFutureAndDeliversTheMessage) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  Future<int> f(sched.loop(0));
+  std::string seen;
+  Task<int> t = run_on(sched.loop(0), [&] {
+    return stealio::create_task(await_and_report(f, &seen), stealio::TaskOptions().with_eager_start());
+  });
+  EXPECT_FALSE(t.done());  // suspended on f
+  EXPECT_TRUE(t.cancel("stop now"));
+  t.wait();
+  EXPECT_TRUE(f.cancelled());
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_EQ(seen, "stop now");
+  EXPECT_EQ(cancel_message(t), "stop now");
+  EXPECT_FALSE(t.cancel());  // done: false
+}
+
+Coro<int> cancel_self_then_return(Future<Task<int>> me) {
+  Task<int> self = co_await me;
+  self.cancel("at the end");
+  co_return 5;  // no await after the cancel: it lands as the coroutine returns
+}
+
+TEST(Cancel, AtTheEndTheTaskEndsCancelled) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  Future<Task<int>> me(sched.loop(0));
+  Task<int> t = sched.spawn(cancel_self_then_return(me));
+  me.set_result(t);
+  t.wait();
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_EQ(cancel_message(t), "at the end");
+}
+
+Coro<int> swallow_cancel(Future<int> f) {
+  try {
+    co_await f;
+  } catch (const CancelledError&) {
+    co_return -1;
+  }
+  co_return 0;
+}
+
+TEST(Cancel, ACoroutineThatCatchesCancelledErrorFinishesNormally) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  Future<int> f(sched.loop(0));
+  Task<int> t = run_on(sched.loop(0), [&] {
+    return stealio::create_task(swallow_cancel(f), stealio::TaskOptions().with_eager_start());
+  });
+  t.cancel();
+  t.wait();
+  EXPECT_FALSE(t.cancelled());
+  EXPECT_EQ(t.result(), -1);
+  EXPECT_EQ(t.cancelling(), 1);  // still counted: uncancel() is the coroutine's job
+}
+
+Coro<int> yield_forever(std::atomic<int>* turns) {
+  for (;;) {
+    ++*turns;
+    co_await stealio::yield();
+  }
+}
+
+TEST(Cancel, ARunningTaskIsCancelledAtItsNextAwait) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  std::atomic<int> turns{0};
+  Task<int> t = sched.spawn(yield_forever(&turns));
+  while (turns.load() < 10) std::this_thread::yield();  // it is running: wait for progress
+  t.cancel("enough");
+  t.wait();
+  EXPECT_TRUE(t.cancelled());
+  EXPECT_EQ(cancel_message(t), "enough");
+}
+
+Coro<int> awaits(Future<void> f) {
+  co_await f;
+  co_return 1;
+}
+
+TEST(Cancel, RacingCancelAgainstCompletionOnAnotherWorkerEndsExactlyOnce) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  int results = 0, cancels = 0;
+  for (int round = 0; round < 500; ++round) {
+    Future<void> f(sched.loop(round % 2));
+    Task<int> t = run_on(sched.loop(round % 2), [&] {
+      return stealio::create_task(awaits(f), stealio::TaskOptions().with_eager_start());
+    });
+    ASSERT_FALSE(t.done());
+    auto done_calls = std::make_shared<std::atomic<int>>(0);
+    auto called = std::make_shared<std::promise<void>>();
+    t.add_done_callback([done_calls, called] {
+      if (done_calls->fetch_add(1) == 0) called->set_value();
+    });
+    auto go = std::make_shared<std::latch>(2);
+    auto completer_done = std::make_shared<std::promise<bool>>();
+    // The completion runs on the other worker, the cancel on this thread, at the same moment.
+    sched.loop((round + 1) % 2).call_soon_threadsafe([f, go, completer_done]() mutable {
+      go->arrive_and_wait();
+      completer_done->set_value(f.core()->try_finish([] {}));
+    });
+    go->arrive_and_wait();
+    bool cancel_returned = t.cancel("race");
+    bool completed_f = completer_done->get_future().get();
+    t.wait();
+    called->get_future().wait();
+    if (t.cancelled()) {
+      ++cancels;
+      EXPECT_TRUE(cancel_returned);  // only a cancel that found it pending can cancel it
+    } else {
+      ++results;
+      EXPECT_EQ(t.result(), 1);
+      EXPECT_TRUE(completed_f);  // only a completed future lets the task finish normally
+    }
+    EXPECT_EQ(done_calls->load(), 1);
+  }
+  sched.shutdown();
+  EXPECT_EQ(results + cancels, 500);
+  EXPECT_GT(cancels, 0);  // both outcomes happen: the race is real
+}
+
+}  // namespace
