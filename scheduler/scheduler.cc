@@ -116,6 +116,19 @@ void SchedulerCore::schedule(TaskBase* t, bool yield) {
 void SchedulerCore::shutdown() {
   if (local_worker()) throw RuntimeError("Cannot close a running event loop");
   std::call_once(shutdown_once_, [this] {
+    std::vector<Callback> hooks;
+    {
+      MutexLock lock(&hooks_mu_);
+      hooks_closed_ = true;
+      hooks.swap(hooks_);
+    }
+    for (Callback& hook : hooks) {
+      try {
+        hook();
+      } catch (...) {
+        call_exception_handler({"Exception in shutdown hook", std::current_exception(), "", nullptr});
+      }
+    }
     closed_.store(true, memory_order_release);
     registry_.close();
     stopping_.store(true, memory_order_release);
@@ -128,6 +141,12 @@ void SchedulerCore::shutdown() {
     for (auto& w : workers_) w->drain_at_shutdown();
     while (TaskBase* t = inject_.pop()) t->release();
   });
+}
+
+void SchedulerCore::add_shutdown_hook(Callback hook) {
+  MutexLock lock(&hooks_mu_);
+  if (hooks_closed_) throw RuntimeError("Event loop is closed");
+  hooks_.push_back(std::move(hook));
 }
 
 void SchedulerCore::set_exception_handler(ExceptionHandler h) {
@@ -187,6 +206,8 @@ std::vector<TaskRef> Scheduler::all_tasks() const {
 void Scheduler::shutdown() { core_->shutdown(); }
 
 bool Scheduler::is_closed() const noexcept { return core_->closed(); }
+
+void Scheduler::add_shutdown_hook(Callback hook) { core_->add_shutdown_hook(std::move(hook)); }
 
 void Scheduler::set_exception_handler(ExceptionHandler handler) {
   core_->set_exception_handler(std::move(handler));

@@ -1,6 +1,7 @@
 // SchedulerCore: the state of one Scheduler shared by its workers.
 //
 // Shutdown sequence (shutdown(), once):
+//   0. the shutdown hooks run (workers still running), then no more can be added.
 //   1. closed_ = true and the registry closes: create_task/register raise `Event loop is closed`,
 //      schedule_step drops the step.
 //   2. stopping_ = true, every parker is unparked, every worker thread is joined.
@@ -52,6 +53,7 @@ class SchedulerCore {
   bool closed() const noexcept { return closed_.load(memory_order_acquire); }
   bool stopping() const noexcept { return stopping_.load(memory_order_acquire); }
 
+  void add_shutdown_hook(Callback hook);
   void set_exception_handler(ExceptionHandler h);
   void call_exception_handler(const ExceptionContext& c) noexcept;
 
@@ -66,6 +68,9 @@ class SchedulerCore {
   atomic<bool> closed_{false};
   atomic<bool> stopping_{false};
   std::once_flag shutdown_once_;
+  Mutex hooks_mu_;
+  std::vector<Callback> hooks_ ABSL_GUARDED_BY(hooks_mu_);
+  bool hooks_closed_ ABSL_GUARDED_BY(hooks_mu_) = false;
   Mutex handler_mu_;
   ExceptionHandler handler_ ABSL_GUARDED_BY(handler_mu_);
 };

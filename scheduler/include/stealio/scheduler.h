@@ -81,6 +81,12 @@ class Scheduler {
   void shutdown();
   bool is_closed() const noexcept;
 
+  // Registers `hook` to run at the start of shutdown(), in registration order, while the
+  // workers still run (so tasks can still finish): for services built on the scheduler, such as
+  // a thread pool that must wait for or abandon its blocking calls. Raises `Event loop is
+  // closed` once shutdown has begun.
+  void add_shutdown_hook(Callback hook);
+
   // asyncio's loop.set_exception_handler(); null restores the default, which writes the context
   // to stderr. Shared by all the scheduler's loops.
   void set_exception_handler(ExceptionHandler handler);
