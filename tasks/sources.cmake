@@ -7,3 +7,7 @@ set(STEALIO_TASKS_SOURCES
   tasks/sleep.cc
   tasks/task_core.cc
 )
+
+# Areas that keep their own source lists (each appends to STEALIO_TASKS_SOURCES).
+include(${CMAKE_CURRENT_LIST_DIR}/sync.cmake OPTIONAL)
+include(${CMAKE_CURRENT_LIST_DIR}/time.cmake OPTIONAL)

@@ -12,8 +12,11 @@
 #ifndef STEALIO_ERRORS_H_
 #define STEALIO_ERRORS_H_
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace stealio {
 inline namespace v1 {
@@ -60,6 +63,40 @@ class LookupError : public Error {
 class ValueError : public Error {
  public:
   using Error::Error;
+};
+
+// asyncio.QueueFull / QueueEmpty / QueueShutDown (3.13).
+class QueueFull : public Error {
+ public:
+  QueueFull() : Error("") {}
+  using Error::Error;
+};
+class QueueEmpty : public Error {
+ public:
+  QueueEmpty() : Error("") {}
+  using Error::Error;
+};
+class QueueShutDown : public Error {
+ public:
+  QueueShutDown() : Error("") {}
+  using Error::Error;
+};
+
+// asyncio.BrokenBarrierError.
+class BrokenBarrierError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Python's ExceptionGroup (TaskGroup raises it): one error carrying several.
+class ExceptionGroup : public Error {
+ public:
+  ExceptionGroup(std::string message, std::vector<std::exception_ptr> exceptions)
+      : Error(std::move(message)), exceptions_(std::move(exceptions)) {}
+  const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+
+ private:
+  std::vector<std::exception_ptr> exceptions_;
 };
 
 }  // namespace v1
