@@ -27,7 +27,7 @@ int Registry::home_shard(int worker_index) const noexcept {
 void Registry::add(TaskBase& t, int shard) {
   if (t.reg_shard_.load(memory_order_acquire) != -1) return;  // already registered
   Shard& s = shards_[shard];
-  MutexLock lock(&s.mu);
+  SpinLock lock(&s.mu);
   if (s.closed) throw RuntimeError("Event loop is closed");
   int expected = -1;
   // The CAS settles a race between two threads registering one task into different shards.
@@ -55,7 +55,7 @@ void Registry::remove(TaskBase& t) noexcept {
   int idx = t.reg_shard_.load(memory_order_acquire);
   if (idx < 0) return;
   Shard& s = shards_[idx];
-  MutexLock lock(&s.mu);
+  SpinLock lock(&s.mu);
   // Re-check under the lock: a concurrent remove may have won.
   if (t.reg_shard_.load(memory_order_relaxed) != idx) return;
   unlink(s, t);
@@ -65,7 +65,7 @@ void Registry::snapshot(absl::FunctionRef<bool(const TaskBase&)> keep,
                         std::vector<TaskRef>& out) const {
   for (int i = 0; i < num_shards_; ++i) {
     Shard& s = shards_[i];
-    MutexLock lock(&s.mu);
+    SpinLock lock(&s.mu);
     // `keep` first, then the reference: a reference is never dropped under the lock (dropping
     // the last one would run ~TaskBase, which takes this lock).
     for (TaskBase* p = s.head; p; p = p->reg_next_) {
@@ -77,7 +77,7 @@ void Registry::snapshot(absl::FunctionRef<bool(const TaskBase&)> keep,
 void Registry::close() {
   closed_.store(true, memory_order_release);
   for (int i = 0; i < num_shards_; ++i) {
-    MutexLock lock(&shards_[i].mu);
+    SpinLock lock(&shards_[i].mu);
     shards_[i].closed = true;
   }
 }
@@ -86,7 +86,7 @@ std::vector<TaskRef> Registry::drain() {
   std::vector<TaskRef> alive;
   for (int i = 0; i < num_shards_; ++i) {
     Shard& s = shards_[i];
-    MutexLock lock(&s.mu);
+    SpinLock lock(&s.mu);
     while (TaskBase* p = s.head) {
       if (p->try_retain()) alive.push_back(TaskRef::adopt(p));
       unlink(s, *p);
@@ -98,7 +98,7 @@ std::vector<TaskRef> Registry::drain() {
 std::size_t Registry::size() const {
   std::size_t n = 0;
   for (int i = 0; i < num_shards_; ++i) {
-    MutexLock lock(&shards_[i].mu);
+    SpinLock lock(&shards_[i].mu);
     n += shards_[i].count;
   }
   return n;

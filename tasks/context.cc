@@ -42,19 +42,19 @@ ABSL_ATTRIBUTE_NOINLINE ContextData& current_context() {
 // --- ContextData ------------------------------------------------------------------------------
 
 std::shared_ptr<const ContextMap> ContextData::snapshot() const {
-  MutexLock lock(&mu_);
+  SpinLock lock(&mu_);
   return map_;
 }
 
 ErasedValue ContextData::lookup(std::uint64_t id) const {
-  MutexLock lock(&mu_);
+  SpinLock lock(&mu_);
   if (!map_) return nullptr;
   auto it = map_->find(id);
   return it == map_->end() ? nullptr : it->second;
 }
 
 std::size_t ContextData::size() const {
-  MutexLock lock(&mu_);
+  SpinLock lock(&mu_);
   return map_ ? map_->size() : 0;
 }
 
@@ -64,7 +64,7 @@ ErasedValue ContextData::exchange(std::uint64_t id, ErasedValue value) {
   // destructor runs under mu_: it may use context variables itself.
   std::shared_ptr<const ContextMap> replaced;
   ErasedValue old;
-  MutexLock lock(&mu_);
+  SpinLock lock(&mu_);
   if (map_) {
     auto it = map_->find(id);
     if (it != map_->end()) old = it->second;

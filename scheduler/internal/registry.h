@@ -9,7 +9,8 @@
 // task id; CPython 3.14 keeps per-thread lists; ours is per-thread too because the thread that
 // creates a task is, for fork-join work, almost always the one that finishes it.)
 //
-// Invariants, per shard under its mutex:
+// The shard lock is a SpinMutex: the owner's register/unregister hold it for a few stores.
+// Invariants, per shard under its lock:
 //   - the list holds exactly the tasks whose reg_shard_ is this shard's index;
 //   - reg_shard_ is set and the task linked in one critical section, and unlinked and reset in
 //     another, so unregister, which reads reg_shard_ and then locks that shard, finds it linked;
@@ -60,7 +61,7 @@ class Registry {
 
  private:
   struct alignas(kCacheLine) Shard {
-    mutable Mutex mu;
+    mutable SpinMutex mu;
     TaskBase* head ABSL_GUARDED_BY(mu) = nullptr;
     std::size_t count ABSL_GUARDED_BY(mu) = 0;
     bool closed ABSL_GUARDED_BY(mu) = false;

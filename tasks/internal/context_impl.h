@@ -56,7 +56,7 @@ class ContextData : public std::enable_shared_from_this<ContextData> {
 
  private:
   std::atomic<bool> entered_{false};
-  mutable Mutex mu_;
+  mutable SpinMutex mu_;
   std::shared_ptr<const ContextMap> map_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "stealio/context.h"
+#include "stealio/internal/frame_alloc.h"
 #include "stealio/internal/future_core.h"
 #include "stealio/task_base.h"
 
@@ -35,6 +36,11 @@ namespace internal {
 
 class TaskCore : public TaskBase, public FutureCore {
  public:
+  // Task objects, like coroutine frames, are created on one worker and often freed on another:
+  // they come from the same allocator (frame_alloc.h).
+  static void* operator new(std::size_t size) { return frame_alloc(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
+
   void retain() const noexcept override { TaskBase::retain(); }
   void release() const noexcept override { TaskBase::release(); }
   bool done() const noexcept { return FutureCore::done(); }
