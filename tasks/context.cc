@@ -1,11 +1,14 @@
 #include "stealio/context.h"
 
+#include "stealio/internal/frame_alloc.h"
+
 #include <cstdio>
 #include <string>
 #include <utility>
 
 #include "absl/base/attributes.h"
 #include "stealio/errors.h"
+#include "stealio/internal/frame_alloc.h"
 #include "tasks/internal/context_impl.h"
 
 namespace stealio {
@@ -159,7 +162,8 @@ ContextScope::~ContextScope() { swap_current(prev_); }
 Context::Context() : data_(std::make_shared<internal::ContextData>()) {}
 
 Context Context::copy() const {
-  return Context(std::make_shared<internal::ContextData>(data_->snapshot()));
+  return Context(std::allocate_shared<internal::ContextData>(
+      internal::FrameAllocator<internal::ContextData>(), data_->snapshot()));
 }
 
 std::size_t Context::size() const { return data_->size(); }
@@ -167,7 +171,9 @@ std::size_t Context::size() const { return data_->size(); }
 std::string Context::repr() const { return data_->repr(); }
 
 Context copy_context() {
-  return Context(std::make_shared<internal::ContextData>(internal::current_context().snapshot()));
+  // One per task created: from the per-thread block cache (frame_alloc.h), not malloc.
+  return Context(std::allocate_shared<internal::ContextData>(
+      internal::FrameAllocator<internal::ContextData>(), internal::current_context().snapshot()));
 }
 
 bool Token::used() const { return state_->used.load(std::memory_order_acquire); }

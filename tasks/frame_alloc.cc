@@ -2,21 +2,61 @@
 
 #include <new>
 
-#ifndef STEALIO_PLAIN_ALLOC
-#include <oneapi/tbb/scalable_allocator.h>
-#endif
-
 namespace stealio {
 inline namespace v1 {
 namespace internal {
+namespace {
+
+#ifndef STEALIO_PLAIN_ALLOC
+// A per-thread cache of freed blocks in 64-byte size classes up to 1 KiB. Coroutine frames and
+// task objects are small and short-lived, and a worker that finishes a task usually starts
+// another at once, so most allocations are a pop from this thread's list. Blocks freed on another
+// thread (a migrated task) go to that thread's cache; each class keeps at most kMaxCached blocks
+// and gives the rest back to the system allocator, so a producer/consumer imbalance cannot grow
+// a cache without bound. Why not oneTBB's scalable_malloc, which the first version used:
+// callgrind on fib(22), one worker, counted ~190 instructions per task in scalable_malloc/free
+// (a pthread_getspecific per call) against ~20 here.
+constexpr std::size_t kGranule = 64;
+constexpr std::size_t kClasses = 16;
+constexpr std::size_t kMaxCached = 4096;
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+struct ThreadCache {
+  FreeBlock* head[kClasses] = {};
+  std::size_t count[kClasses] = {};
+  ~ThreadCache() {
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      while (FreeBlock* b = head[c]) {
+        head[c] = b->next;
+        ::operator delete(b, (c + 1) * kGranule);
+      }
+    }
+  }
+};
+
+thread_local ThreadCache tls_cache;
+
+std::size_t size_class(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
+#endif
+
+}  // namespace
 
 void* frame_alloc(std::size_t size) {
 #ifdef STEALIO_PLAIN_ALLOC
   return ::operator new(size);
 #else
-  void* p = scalable_malloc(size);
-  if (!p) throw std::bad_alloc();
-  return p;
+  const std::size_t c = size_class(size);
+  if (c >= kClasses) return ::operator new(size);
+  ThreadCache& tc = tls_cache;
+  if (FreeBlock* b = tc.head[c]) {
+    tc.head[c] = b->next;
+    --tc.count[c];
+    return b;
+  }
+  return ::operator new((c + 1) * kGranule);
 #endif
 }
 
@@ -24,8 +64,20 @@ void frame_free(void* p, std::size_t size) noexcept {
 #ifdef STEALIO_PLAIN_ALLOC
   ::operator delete(p, size);
 #else
-  (void)size;
-  scalable_free(p);
+  const std::size_t c = size_class(size);
+  if (c >= kClasses) {
+    ::operator delete(p, size);
+    return;
+  }
+  ThreadCache& tc = tls_cache;
+  if (tc.count[c] >= kMaxCached) {
+    ::operator delete(p, (c + 1) * kGranule);
+    return;
+  }
+  auto* b = static_cast<FreeBlock*>(p);
+  b->next = tc.head[c];
+  tc.head[c] = b;
+  ++tc.count[c];
 #endif
 }
 

@@ -23,16 +23,29 @@ CoreRef::~CoreRef() {
 
 FutureCore::~FutureCore() {
   // Waiters left on a future nobody completed: drop their references.
-  for (Waiter& w : waiters_) {
-    if (w.task) static_cast<TaskBase*>(w.task)->release();
+  for (TaskBase* t = tasks_head_; t;) {
+    TaskBase* next = std::exchange(t->queue_next_, nullptr);
+    t->release();
+    t = next;
   }
+  for (CallbackEntry* e = callbacks_head_; e;) delete std::exchange(e, e->next);
 }
 
 FutureCore::Waiters FutureCore::publish_locked(FutureState to) {
   state_.store(to, std::memory_order_release);
-  Waiters out;
-  out.swap(waiters_);
+  Waiters out{tasks_head_, callbacks_head_};
+  tasks_head_ = tasks_tail_ = nullptr;
+  callbacks_head_ = callbacks_tail_ = nullptr;
   return out;
+}
+
+void FutureCore::append_callback_locked(CallbackEntry* e) {
+  if (callbacks_tail_) {
+    callbacks_tail_->next = e;
+  } else {
+    callbacks_head_ = e;
+  }
+  callbacks_tail_ = e;
 }
 
 bool FutureCore::try_finish(absl::FunctionRef<void()> write) {
@@ -120,48 +133,54 @@ void FutureCore::raise_invalid_state() const {
 CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context> ctx, CallbackId id) {
   if (!id.valid()) id = CallbackId::make();
   if (!ctx) ctx = copy_context();
-  auto entry = std::make_unique<CallbackEntry>(CallbackEntry{id, std::move(fn), std::move(ctx)});
-  Waiters now;
+  auto* entry = new CallbackEntry{id, std::move(fn), std::move(ctx)};
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
-      waiters_.push_back(Waiter{nullptr, std::move(entry)});
+      append_callback_locked(entry);
       return id;
     }
   }
   // Already done: scheduled at once (still through the loop, never run here).
-  now.push_back(Waiter{nullptr, std::move(entry)});
-  dispatch(now);
+  dispatch(Waiters{nullptr, entry});
   return id;
 }
 
 std::size_t FutureCore::remove_done_callback(CallbackId id) {
   std::size_t removed = 0;
-  Waiters dropped;
+  CallbackEntry* dropped = nullptr;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
-    Waiters kept;
-    for (Waiter& w : waiters_) {
-      if (w.cb && !w.cb->inline_ && w.cb->id == id) {
+    CallbackEntry* kept_head = nullptr;
+    CallbackEntry* kept_tail = nullptr;
+    for (CallbackEntry* e = callbacks_head_; e;) {
+      CallbackEntry* next = std::exchange(e->next, nullptr);
+      if (!e->inline_ && e->id == id) {
         ++removed;
-        dropped.push_back(std::move(w));
+        e->next = dropped;
+        dropped = e;
       } else {
-        kept.push_back(std::move(w));
+        (kept_tail ? kept_tail->next : kept_head) = e;
+        kept_tail = e;
       }
+      e = next;
     }
-    waiters_.swap(kept);
+    callbacks_head_ = kept_head;
+    callbacks_tail_ = kept_tail;
   }
-  return removed;  // `dropped` is destroyed outside the lock
+  // Destroyed outside the lock: a callback's captures may do anything when destroyed.
+  for (CallbackEntry* e = dropped; e;) delete std::exchange(e, e->next);
+  return removed;
 }
 
 void FutureCore::add_inline_notifier(absl::AnyInvocable<void()> fn) {
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
-      auto entry = std::make_unique<CallbackEntry>();
+      auto* entry = new CallbackEntry();
       entry->fn = [f = std::move(fn)](FutureCore&) mutable { f(); };
       entry->inline_ = true;
-      waiters_.push_back(Waiter{nullptr, std::move(entry)});
+      append_callback_locked(entry);
       return;
     }
   }
@@ -169,26 +188,35 @@ void FutureCore::add_inline_notifier(absl::AnyInvocable<void()> fn) {
 }
 
 bool FutureCore::add_task_waiter(TaskCore& task) {
+  TaskBase& t = task;
   tbb::spin_mutex::scoped_lock lock(mu_);
   if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
-  static_cast<TaskBase&>(task).retain();
-  waiters_.push_back(Waiter{&task, nullptr});
+  t.retain();
+  t.queue_next_ = nullptr;
+  if (tasks_tail_) {
+    tasks_tail_->queue_next_ = &t;
+  } else {
+    tasks_head_ = &t;
+  }
+  tasks_tail_ = &t;
   return true;
 }
 
-void FutureCore::dispatch(Waiters& ws) noexcept {
+void FutureCore::dispatch(Waiters ws) noexcept {
+  // Tasks first: their next steps go on this worker's deque (locality), callbacks to the loop.
+  for (TaskBase* t = ws.tasks; t;) {
+    TaskBase* next = std::exchange(t->queue_next_, nullptr);
+    wake_task(TaskRef::adopt(t));
+    t = next;
+  }
   Loop* loop = &this->loop();
-  for (Waiter& w : ws) {
-    if (w.task) {
-      wake_task(TaskRef::adopt(std::exchange(w.task, nullptr)));
+  for (CallbackEntry* e = ws.callbacks; e;) {
+    std::unique_ptr<CallbackEntry> entry(std::exchange(e, e->next));
+    if (entry->inline_) {
+      entry->fn(*this);
       continue;
     }
-    CallbackEntry& e = *w.cb;
-    if (e.inline_) {
-      e.fn(*this);
-      continue;
-    }
-    Callback run = [self = CoreRef(this), entry = std::move(w.cb)]() mutable {
+    Callback run = [self = CoreRef(this), entry = std::move(entry)]() mutable {
       ContextScope scope(*entry->ctx);
       entry->fn(*self.get());
     };

@@ -41,6 +41,7 @@ class TaskBase;
 class TaskRef;
 
 namespace internal {
+class FutureCore;
 class Registry;
 class SchedulerCore;
 class TaskQueue;
@@ -107,6 +108,7 @@ class TaskBase {
   virtual const char* type_name() const noexcept { return "Task"; }
 
  private:
+  friend class internal::FutureCore;  // links waiting tasks through queue_next_
   friend class internal::Registry;
   friend class internal::SchedulerCore;
   friend class internal::TaskQueue;
@@ -124,7 +126,8 @@ class TaskBase {
   // Registry list links, guarded by the shard's lock.
   TaskBase* reg_prev_ = nullptr;
   TaskBase* reg_next_ = nullptr;
-  // Link for intrusive FIFO queues of runnable steps. A task is in at most one queue.
+  // Link for intrusive FIFO queues of runnable steps, and for the waiters of a future (a task
+  // waiting on a future is in no run queue). A task is in at most one such list.
   TaskBase* queue_next_ = nullptr;
   // A name given with set_name(); null means `Task-<id>`. Guarded by a striped lock (task.cc).
   std::string* custom_name_ = nullptr;

@@ -21,7 +21,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "oneapi/tbb/spin_mutex.h"
@@ -127,16 +126,19 @@ class FutureCore {
     DoneFn fn;
     std::optional<Context> ctx;
     bool inline_ = false;
+    CallbackEntry* next = nullptr;
   };
-  struct Waiter {
-    TaskCore* task = nullptr;  // holds a reference
-    std::unique_ptr<CallbackEntry> cb;
+  // Waiters taken out of the future by its completer. Tasks are linked through their queue link
+  // and each holds a reference; callback entries are owned.
+  struct Waiters {
+    TaskBase* tasks = nullptr;
+    CallbackEntry* callbacks = nullptr;
   };
-  using Waiters = absl::InlinedVector<Waiter, 1>;
 
   // Publishes `to` and returns the waiters to dispatch; call with mu_ held, state pending.
   Waiters publish_locked(FutureState to);
-  void dispatch(Waiters& ws) noexcept;
+  void dispatch(Waiters ws) noexcept;
+  void append_callback_locked(CallbackEntry* e);
   // Where done callbacks run; a task moves it to the loop it finished on.
   void set_loop(Loop& loop) noexcept { loop_.store(&loop, std::memory_order_release); }
   void report_unretrieved() noexcept;
@@ -148,7 +150,11 @@ class FutureCore {
   const bool is_task_;
   std::exception_ptr exception_;              // set before state publishes
   std::unique_ptr<std::string> cancel_msg_;   // set before state publishes
-  Waiters waiters_;                           // guarded by mu_
+  // Guarded by mu_: FIFO lists of waiting tasks (through TaskBase's queue link) and callbacks.
+  TaskBase* tasks_head_ = nullptr;
+  TaskBase* tasks_tail_ = nullptr;
+  CallbackEntry* callbacks_head_ = nullptr;
+  CallbackEntry* callbacks_tail_ = nullptr;
 };
 
 }  // namespace internal
