@@ -42,9 +42,31 @@ std::shared_ptr<Blocker> arm_blocker(FutureCore& f) {
   return b;
 }
 
+// Inline join: a task awaiting a child task whose step this worker pushed last and nobody has
+// stolen runs that step itself, nested, instead of suspending, queueing a wake-up and paying a
+// step of its own to resume (oneTBB's task_group::wait also runs the group's tasks). Nesting is
+// bounded so that a long chain of tasks awaiting children cannot overflow the stack.
+constexpr int kMaxInlineDepth = 64;
+thread_local int tls_inline_depth = 0;
+
+bool try_join_inline(FutureCore& f) {
+  if (!f.is_task() || tls_inline_depth >= kMaxInlineDepth) return false;
+  auto& child = static_cast<TaskCore&>(f);
+  Worker* w = current_worker();
+  if (!w || child.get_loop() != &w->loop() || !w->take_back(&child)) return false;
+  TaskRef queued = TaskRef::adopt(&child);  // the reference the deque held
+  struct Depth {
+    Depth() { ++tls_inline_depth; }
+    ~Depth() { --tls_inline_depth; }
+  } depth;
+  w->count_inline_step();
+  child.run_nested(w->loop());
+  return child.done();
+}
+
 }  // namespace
 
-void suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h) {
+bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h) {
   TaskCore& t = require_running_task();
   if (&f == static_cast<FutureCore*>(&t)) {
     throw RuntimeError("Task cannot await on itself: " + t.repr());
@@ -53,7 +75,9 @@ void suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h) {
     throw RuntimeError("Task " + t.repr() + " got Future " + f.describe() +
                        " attached to a different loop");
   }
+  if (try_join_inline(f)) return false;
   t.suspend_on(f, h);
+  return true;
 }
 
 void suspend_current_task_yield(std::coroutine_handle<> h) {

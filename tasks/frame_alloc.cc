@@ -25,19 +25,40 @@ struct FreeBlock {
 };
 
 struct ThreadCache {
-  FreeBlock* head[kClasses] = {};
-  std::size_t count[kClasses] = {};
-  ~ThreadCache() {
+  FreeBlock* head[kClasses];
+  std::size_t count[kClasses];
+};
+
+// The hot path reads a trivial thread-local pointer (no init guard on each access); the owner,
+// whose destructor empties the cache at thread exit, is touched once per thread.
+thread_local ThreadCache* tls_cache = nullptr;
+thread_local bool tls_cache_gone = false;
+
+struct CacheOwner {
+  ThreadCache cache{};
+  ~CacheOwner() {
     for (std::size_t c = 0; c < kClasses; ++c) {
-      while (FreeBlock* b = head[c]) {
-        head[c] = b->next;
+      while (FreeBlock* b = cache.head[c]) {
+        cache.head[c] = b->next;
         ::operator delete(b, (c + 1) * kGranule);
       }
     }
+    tls_cache = nullptr;
+    tls_cache_gone = true;  // frees during later thread-exit destructors bypass the cache
   }
 };
 
-thread_local ThreadCache tls_cache;
+[[gnu::noinline]] ThreadCache* init_cache() {
+  if (tls_cache_gone) return nullptr;
+  thread_local CacheOwner owner;
+  tls_cache = &owner.cache;
+  return tls_cache;
+}
+
+inline ThreadCache* cache() {
+  ThreadCache* c = tls_cache;
+  return c ? c : init_cache();
+}
 
 std::size_t size_class(std::size_t size) { return (size + kGranule - 1) / kGranule - 1; }
 #endif
@@ -50,11 +71,13 @@ void* frame_alloc(std::size_t size) {
 #else
   const std::size_t c = size_class(size);
   if (c >= kClasses) return ::operator new(size);
-  ThreadCache& tc = tls_cache;
-  if (FreeBlock* b = tc.head[c]) {
-    tc.head[c] = b->next;
-    --tc.count[c];
-    return b;
+  ThreadCache* tc = cache();
+  if (tc) {
+    if (FreeBlock* b = tc->head[c]) {
+      tc->head[c] = b->next;
+      --tc->count[c];
+      return b;
+    }
   }
   return ::operator new((c + 1) * kGranule);
 #endif
@@ -69,15 +92,15 @@ void frame_free(void* p, std::size_t size) noexcept {
     ::operator delete(p, size);
     return;
   }
-  ThreadCache& tc = tls_cache;
-  if (tc.count[c] >= kMaxCached) {
+  ThreadCache* tc = cache();
+  if (!tc || tc->count[c] >= kMaxCached) {
     ::operator delete(p, (c + 1) * kGranule);
     return;
   }
   auto* b = static_cast<FreeBlock*>(p);
-  b->next = tc.head[c];
-  tc.head[c] = b;
-  ++tc.count[c];
+  b->next = tc->head[c];
+  tc->head[c] = b;
+  ++tc->count[c];
 #endif
 }
 

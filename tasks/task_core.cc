@@ -54,7 +54,7 @@ void TaskCore::step() {
   after_step();
 }
 
-void TaskCore::run_eager(Loop& loop) {
+void TaskCore::run_nested(Loop& loop) {
   TaskBase* previous = swap_current_task(loop, this);
   resume_in_step();
   swap_current_task(loop, previous);

@@ -64,6 +64,10 @@ class Worker {
 
   // Owner only.
   void push_local(TaskBase* t) { deque_.push(t); }
+  // Takes `t` back if it is the step this worker pushed last and nobody took it (inline join).
+  // The caller then owns the queue's reference.
+  bool take_back(TaskBase* t) { return deque_.pop_if_bottom(t); }
+  void count_inline_step() { steps_.store(steps_.load(memory_order_relaxed) + 1, memory_order_relaxed); }
   void push_yield(TaskBase* t) { yield_.push(t); }
   void call_soon(Callback fn) { ready_.push_back(std::move(fn)); }
   void add_timer(std::shared_ptr<TimerState> t) { timers_.add(std::move(t)); }

@@ -75,6 +75,15 @@ class WsDeque {
     return item;
   }
 
+  // Owner only. Takes `item` if it is the bottom (most recently pushed) entry; false otherwise,
+  // or when a thief took it first.
+  bool pop_if_bottom(T item) {
+    std::int64_t b = bottom_.load(memory_order_relaxed);
+    if (b <= top_.load(memory_order_acquire)) return false;
+    if (ring_.load(memory_order_relaxed)->get(b - 1) != item) return false;
+    return pop() == item;  // only a thief stealing the last item can make pop() miss it
+  }
+
   // Any thread. Null when empty or when it lost a race (the caller may try elsewhere).
   T steal() {
     std::int64_t t = top_.load(memory_order_acquire);

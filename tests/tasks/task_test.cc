@@ -318,3 +318,35 @@ TEST(Task, AwaitCreateTaskWithOptionsInOneExpression) {
   EXPECT_EQ(sched.run(awaits_with_options()), 5);
 }
 }  // namespace
+
+namespace {
+// Returns an id, not a TaskRef: a task whose result holds a reference to itself is a cycle.
+stealio::Coro<std::uint64_t> whoami() { co_return stealio::current_task()->id(); }
+
+stealio::Coro<bool> parent_awaits_child() {
+  stealio::TaskRef me = stealio::current_task();
+  stealio::Task<std::uint64_t> child = stealio::create_task(whoami());
+  std::uint64_t seen = co_await child;
+  // The child ran as itself, and this task is current again.
+  co_return seen == child.id() && stealio::current_task() == me;
+}
+
+TEST(Task, AwaitingAnUnstartedChildRunsItsStepInline) {
+  stealio::Scheduler sched(stealio::SchedulerOptions{.workers = 1});
+  std::uint64_t before = sched.loop(0).stats().steps;
+  EXPECT_TRUE(sched.run(parent_awaits_child()));
+  // Two steps: the parent's and the child's, run inside it. Suspending and resuming the parent
+  // would take a third.
+  EXPECT_EQ(sched.loop(0).stats().steps - before, 2u);
+}
+
+stealio::Coro<int> chain(int n) {
+  if (n == 0) co_return 0;
+  co_return 1 + co_await stealio::create_task(chain(n - 1));
+}
+
+TEST(Task, ALongChainOfTasksAwaitingChildrenDoesNotOverflowTheStack) {
+  stealio::Scheduler sched(stealio::SchedulerOptions{.workers = 2});
+  EXPECT_EQ(sched.run(chain(100'000)), 100'000);
+}
+}  // namespace

@@ -142,7 +142,7 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   register_task(*s);
   bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start);
   if (eager && loop.is_running_here()) {
-    s->run_eager(loop);
+    s->run_nested(loop);
   } else {
     schedule_step(TaskRef(s));
   }

@@ -14,9 +14,11 @@ namespace stealio {
 inline namespace v1 {
 namespace internal {
 
-// Checks that a task is running and that `f` belongs to its scheduler, records the suspension.
-// Raises RuntimeError otherwise.
-void suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h);
+// Checks that a task is running and that `f` belongs to its scheduler (RuntimeError otherwise).
+// If `f` is a task whose step sits at the bottom of this worker's deque, runs that step here
+// first (inline join); returns false when `f` is then done (no suspension). Otherwise records
+// the suspension and returns true.
+bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h);
 void suspend_current_task_yield(std::coroutine_handle<> h);
 // Rethrows a cancellation delivered to the resumed task, if any.
 void rethrow_resume_exception();
@@ -31,9 +33,9 @@ struct FutureAwaiter {
   bool suspended = false;
 
   bool await_ready() const noexcept { return core->done(); }
-  void await_suspend(std::coroutine_handle<> h) {
-    suspend_current_task_on(*core, h);
-    suspended = true;
+  bool await_suspend(std::coroutine_handle<> h) {
+    suspended = suspend_current_task_on(*core, h);
+    return suspended;
   }
   T await_resume() {
     if (suspended) rethrow_resume_exception();

@@ -46,8 +46,10 @@ class TaskCore : public TaskBase, public FutureCore {
   bool done() const noexcept { return FutureCore::done(); }
 
   void step() override;
-  // The first step, run inside create_task on the running loop (eager start).
-  void run_eager(Loop& loop);
+  // A step run nested inside another task's step on the running loop: the first step inside
+  // create_task (eager start), or a step taken back from the deque by the task awaiting it
+  // (inline join). The loop's current task is swapped for this one and restored after.
+  void run_nested(Loop& loop);
 
   bool cancel(std::string msg) override;
   int cancelling() const;
