@@ -8,7 +8,7 @@ namespace internal {
 namespace {
 
 #ifndef STEALIO_PLAIN_ALLOC
-// A per-thread cache of freed blocks in 64-byte size classes up to 1 KiB. Coroutine frames and
+// A per-thread cache of freed blocks in 16-byte size classes up to 1 KiB. Coroutine frames and
 // task objects are small and short-lived, and a worker that finishes a task usually starts
 // another at once, so most allocations are a pop from this thread's list. Blocks freed on another
 // thread (a migrated task) go to that thread's cache; each class keeps at most kMaxCached blocks
@@ -16,8 +16,8 @@ namespace {
 // a cache without bound. Why not oneTBB's scalable_malloc, which the first version used:
 // callgrind on fib(22), one worker, counted ~190 instructions per task in scalable_malloc/free
 // (a pthread_getspecific per call) against ~20 here.
-constexpr std::size_t kGranule = 64;
-constexpr std::size_t kClasses = 16;
+constexpr std::size_t kGranule = 16;
+constexpr std::size_t kClasses = 64;
 constexpr std::size_t kMaxCached = 4096;
 
 struct FreeBlock {

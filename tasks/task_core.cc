@@ -66,12 +66,9 @@ void TaskCore::resume_in_step() {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (must_cancel_) {
       must_cancel_ = false;
-      if (!started_) {
-        // Cancelled before its first step: the coroutine never runs (after_step completes).
-        resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_msg_));
-        return;
-      }
-      resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_msg_));
+      resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_text()));
+      // Cancelled before its first step: the coroutine never runs (after_step completes).
+      if (!started_) return;
     }
   }
   started_ = true;
@@ -136,7 +133,7 @@ void TaskCore::complete() {
     tbb::spin_mutex::scoped_lock lock(mu_);
     cancel_instead = must_cancel_;
     must_cancel_ = false;
-    msg = cancel_request_msg_;
+    msg = cancel_request_text();
   }
   std::exception_ptr error = std::exchange(resume_exception_, nullptr);  // cancelled unstarted
   if (started_) error = coroutine_exception();
@@ -174,8 +171,12 @@ bool TaskCore::cancel(std::string msg) {
   if (waiting_on && waiting_on->cancel(msg)) return true;
   tbb::spin_mutex::scoped_lock lock(mu_);
   must_cancel_ = true;
-  cancel_request_msg_ = std::move(msg);
+  cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
   return true;
+}
+
+std::string TaskCore::cancel_request_text() const {
+  return cancel_request_msg_ ? *cancel_request_msg_ : std::string();
 }
 
 int TaskCore::cancelling() const {

@@ -118,7 +118,7 @@ class FutureCore {
   virtual std::string describe() const;
 
  protected:
-  FutureCore(Loop& loop, bool is_task) noexcept : loop_(&loop), is_task_(is_task) {}
+  FutureCore(Loop& loop, bool is_task) noexcept : is_task_(is_task), loop_(&loop) {}
   ~FutureCore();
 
   struct CallbackEntry {
@@ -143,11 +143,12 @@ class FutureCore {
   void set_loop(Loop& loop) noexcept { loop_.store(&loop, std::memory_order_release); }
   void report_unretrieved() noexcept;
 
+  // The one-byte fields first, together: a task state is allocated per task.
   mutable tbb::spin_mutex mu_;
   std::atomic<FutureState> state_{FutureState::kPending};
   std::atomic<bool> retrieved_{false};
-  std::atomic<Loop*> loop_;
   const bool is_task_;
+  std::atomic<Loop*> loop_;
   std::exception_ptr exception_;              // set before state publishes
   std::unique_ptr<std::string> cancel_msg_;   // set before state publishes
   // Guarded by mu_: FIFO lists of waiting tasks (through TaskBase's queue link) and callbacks.

@@ -22,6 +22,7 @@
 #define STEALIO_TASKS_INTERNAL_TASK_CORE_H_
 
 #include <coroutine>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -85,18 +86,20 @@ class TaskCore : public TaskBase, public FutureCore {
   void after_step();
   void complete();
   void finish_cancelled(std::string msg);
+  std::string cancel_request_text() const;  // with mu_ held
 
   std::coroutine_handle<> resume_;
   CoreRef awaiting_;
-  bool yield_ = false;
-  bool started_ = false;
   std::exception_ptr resume_exception_;
   Context context_;
   // Guarded by mu_ (FutureCore's lock).
   CoreRef fut_waiter_;
-  bool must_cancel_ = false;
+  std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
   int num_cancels_ = 0;
-  std::string cancel_request_msg_;
+  bool must_cancel_ = false;
+  // Step-local, like resume_.
+  bool yield_ = false;
+  bool started_ = false;
 };
 
 // The task whose step runs on the calling thread, or null. Out of line (thread-local).
