@@ -78,6 +78,13 @@ SchedulerCore::SchedulerCore(Scheduler& sched, SchedulerOptions options)
 }
 
 SchedulerCore::~SchedulerCore() {
+  // A thread outside the workers can pass schedule()'s closed() check just before shutdown()
+  // and push to the injection or a pinned queue after shutdown's last drain: nothing would run
+  // that step, and the queues do not release what they hold. Every such thread has returned by
+  // now (the scheduler is being destroyed), so this last drain releases it, while the registry
+  // that ~TaskBase may touch still exists.
+  for (auto& w : workers_) w->drain_at_shutdown();
+  while (TaskBase* t = inject_.pop()) t->release();
   MutexLock lock(&g_live_mu);
   for (auto& w : workers_) live_loops().erase(&w->loop());
 }

@@ -102,8 +102,13 @@ void TaskCore::after_step() {
       tbb::spin_mutex::scoped_lock lock(mu_);
       fut_waiter_ = f;
     }
-    // From here on the next step may start on another worker: touch nothing of the task.
-    if (!f->add_task_waiter(*this)) wakeup(TaskRef(this));
+    // From here on the next step may start on another worker: touch nothing of the task but
+    // the fields under mu_ (the caller's reference keeps it alive).
+    if (!f->add_task_waiter(*this)) {
+      wakeup(TaskRef(this));
+      return;
+    }
+    deliver_cancel_to(*f.get());
     return;
   }
   if (yield_) {
@@ -115,6 +120,24 @@ void TaskCore::after_step() {
   get_loop()->scheduler().call_exception_handler(
       {"Task suspended on an awaitable that is not stealio's; it will never resume",
        nullptr, repr(), get_loop()});
+}
+
+void TaskCore::deliver_cancel_to(FutureCore& f) {
+  // A cancel() that came while the step ran (from the coroutine itself, or from another thread:
+  // a timeout's timer) found no future to cancel and set must_cancel_. asyncio's __step cancels
+  // the new _fut_waiter right after setting it; without this the request would wait for `f` to
+  // complete on its own. Cleared before cancelling `f` and restored if `f` is already done, so a
+  // request made meanwhile is never lost (it reaches the next step instead).
+  std::string msg;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (!must_cancel_ || fut_waiter_.get() != &f) return;
+    must_cancel_ = false;
+    msg = cancel_request_text();
+  }
+  if (f.cancel(msg)) return;
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  if (num_cancels_ > 0) must_cancel_ = true;  // unless uncancel() withdrew it meanwhile
 }
 
 void TaskCore::wakeup(TaskRef self) {

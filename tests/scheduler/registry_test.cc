@@ -1,1 +1,319 @@
+// Whitebox tests of internal::Registry: the sharded list behind all_tasks().
+//
+// The shard a task lives in is private; the tests read it from the snapshot order instead:
+// snapshot() walks shards 0, 1, ... and each shard's list newest first.
+#include "scheduler/internal/registry.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <future>
+#include <latch>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "scheduler/internal/scheduler_core.h"
+#include "stealio/errors.h"
+#include "stealio/scheduler.h"
+#include "test_support.h"
+
+namespace {
+
+using stealio::RuntimeError;
+using stealio::Scheduler;
+using stealio::SchedulerOptions;
+using stealio::TaskBase;
+using stealio::TaskRef;
+using stealio::internal::Registry;
+using stealio_test::contains;
+using stealio_test::InertTask;
+
+std::vector<const TaskBase*> snapshot_all(const Registry& r) {
+  std::vector<TaskRef> refs;
+  r.snapshot([](const TaskBase&) { return true; }, refs);
+  std::vector<const TaskBase*> out;
+  for (const TaskRef& t : refs) out.push_back(t.get());
+  return out;
+}
+
+// Tests that use a standalone Registry (not the scheduler's) must remove every task before it is
+// destroyed: ~TaskBase unregisters from its scheduler's registry, not from this one.
+class RegistryTest : public ::testing::Test {
+ protected:
+  Scheduler sched_{SchedulerOptions{.workers = 2}};
+  Registry reg_{2};  // shards 0, 1 for workers; 2.. for other threads
+  TaskRef make() { return stealio::make_task<InertTask>(sched_.loop(0)); }
+};
+
+TEST_F(RegistryTest, AddThenRemove) {
+  TaskRef a = make();
+  TaskRef b = make();
+  EXPECT_EQ(reg_.size(), 0u);
+  reg_.add(*a, 0);
+  reg_.add(*b, 1);
+  EXPECT_EQ(reg_.size(), 2u);
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{a.get(), b.get()}));
+  reg_.remove(*a);
+  EXPECT_EQ(reg_.size(), 1u);
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{b.get()}));
+  reg_.remove(*b);
+  EXPECT_EQ(reg_.size(), 0u);
+  EXPECT_TRUE(snapshot_all(reg_).empty());
+}
+
+TEST_F(RegistryTest, RemoveIsIdempotentAndIgnoresUnknownTasks) {
+  TaskRef a = make();
+  TaskRef b = make();
+  reg_.remove(*a);  // never registered
+  reg_.add(*a, 0);
+  reg_.add(*b, 0);
+  reg_.remove(*a);
+  reg_.remove(*a);
+  EXPECT_EQ(reg_.size(), 1u);
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{b.get()}));
+  reg_.remove(*b);
+}
+
+TEST_F(RegistryTest, AddIsIdempotentAndKeepsTheFirstShard) {
+  TaskRef a = make();
+  TaskRef b = make();
+  reg_.add(*a, 2);
+  reg_.add(*b, 1);
+  reg_.add(*a, 2);
+  reg_.add(*a, 0);  // already registered: stays in shard 2
+  EXPECT_EQ(reg_.size(), 2u);
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{b.get(), a.get()}));
+  // Removal finds it in shard 2, and it can then be registered elsewhere.
+  reg_.remove(*a);
+  reg_.add(*a, 0);
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{a.get(), b.get()}));
+  reg_.remove(*a);
+  reg_.remove(*b);
+}
+
+TEST_F(RegistryTest, ListRemovalKeepsNeighbours) {
+  // Unlinking the head, a middle and the tail of one shard's list keeps the others reachable.
+  std::vector<TaskRef> ts;
+  for (int i = 0; i < 6; ++i) {
+    ts.push_back(make());
+    reg_.add(*ts.back(), 1);
+  }
+  reg_.remove(*ts[5]);  // head (newest)
+  reg_.remove(*ts[2]);  // middle
+  reg_.remove(*ts[0]);  // tail
+  EXPECT_EQ(snapshot_all(reg_),
+            (std::vector<const TaskBase*>{ts[4].get(), ts[3].get(), ts[1].get()}));
+  EXPECT_EQ(reg_.size(), 3u);
+  for (TaskRef& t : ts) reg_.remove(*t);
+  EXPECT_EQ(reg_.size(), 0u);
+}
+
+TEST_F(RegistryTest, HomeShardIsTheWorkerIndexElseAnOutsideShard) {
+  EXPECT_EQ(reg_.home_shard(0), 0);
+  EXPECT_EQ(reg_.home_shard(1), 1);
+  int mine = reg_.home_shard(-1);
+  EXPECT_GE(mine, 2);
+  EXPECT_LT(mine, 2 + 4);
+  EXPECT_EQ(reg_.home_shard(-1), mine);  // stable for a thread
+  int other = -100;
+  std::thread([&] { other = reg_.home_shard(-1); }).join();
+  EXPECT_GE(other, 2);
+  EXPECT_LT(other, 2 + 4);
+}
+
+// register_task puts a task in the shard of the registering thread: the worker's own for a
+// worker, an outside shard otherwise, whatever the task's loop.
+TEST_F(RegistryTest, RegisterTaskUsesTheCallersShard) {
+  Registry& reg = sched_.core().registry();
+  TaskRef a = make();  // loop 0, registered from worker 1
+  TaskRef b = stealio::make_task<InertTask>(sched_.loop(1));  // loop 1, registered from worker 0
+  TaskRef c = make();  // registered from this thread
+  stealio_test::run_on(sched_.loop(1), [&] { stealio::register_task(*a); });
+  stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*b); });
+  stealio::register_task(*c);
+  EXPECT_EQ(snapshot_all(reg), (std::vector<const TaskBase*>{b.get(), a.get(), c.get()}));
+  for (TaskRef* t : {&a, &b, &c}) stealio::unregister_task(**t);
+  EXPECT_EQ(reg.size(), 0u);
+}
+
+TEST_F(RegistryTest, SnapshotAppliesTheFilterAndAppends) {
+  TaskRef a = make();
+  TaskRef b = make();
+  TaskRef c = make();
+  reg_.add(*a, 0);
+  reg_.add(*b, 1);
+  reg_.add(*c, 3);
+  std::vector<TaskRef> out;
+  out.push_back(c);  // snapshot appends, it does not clear
+  reg_.snapshot([&](const TaskBase& t) { return &t != b.get(); }, out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], c);
+  EXPECT_EQ(out[1], a);
+  EXPECT_EQ(out[2], c);
+  // The snapshot holds references: the tasks outlive the caller's.
+  const TaskBase* raw = a.get();
+  reg_.remove(*a);
+  a = nullptr;
+  EXPECT_EQ(out[1].get(), raw);
+  EXPECT_FALSE(out[1]->done());
+  for (TaskRef* t : {&b, &c}) reg_.remove(**t);
+}
+
+// A task whose destructor blocks: between its last release and the end of ~TaskBase it is still
+// linked in the registry with a reference count of zero.
+class DyingTask final : public TaskBase {
+ public:
+  DyingTask(stealio::Loop& loop, std::latch& entered, std::latch& release)
+      : TaskBase(loop), entered_(entered), release_(release) {}
+  ~DyingTask() override {
+    entered_.count_down();
+    release_.wait();
+  }
+  void step() override {}
+
+ private:
+  std::latch& entered_;
+  std::latch& release_;
+};
+
+TEST_F(RegistryTest, SnapshotNeverReturnsATaskWhoseCountReachedZero) {
+  Registry& reg = sched_.core().registry();
+  std::latch entered(1);
+  std::latch release(1);
+  TaskRef keep = make();
+  stealio::register_task(*keep);
+  TaskRef dying = stealio::make_task<DyingTask>(sched_.loop(0), entered, release);
+  const TaskBase* raw = dying.get();
+  stealio::register_task(*dying);
+  ASSERT_EQ(reg.size(), 2u);
+
+  std::thread killer([d = std::move(dying)]() mutable { d = nullptr; });
+  entered.wait();  // the count is zero and ~DyingTask is running; the task is still linked
+  EXPECT_EQ(reg.size(), 2u);
+  std::vector<TaskRef> out;
+  reg.snapshot([](const TaskBase&) { return true; }, out);
+  EXPECT_FALSE(contains(out, raw));
+  EXPECT_TRUE(contains(out, keep.get()));
+  auto all = sched_.all_tasks();
+  EXPECT_FALSE(contains(all, raw));
+  EXPECT_TRUE(contains(all, keep.get()));
+  EXPECT_FALSE(contains(stealio::all_tasks(sched_.loop(0)), raw));
+  release.count_down();
+  killer.join();
+  EXPECT_EQ(reg.size(), 1u);  // ~TaskBase unregistered it
+  stealio::unregister_task(*keep);
+}
+
+TEST_F(RegistryTest, CloseMakesAddRaiseButRemoveAndSnapshotWork) {
+  TaskRef a = make();
+  TaskRef b = make();
+  reg_.add(*a, 0);
+  EXPECT_FALSE(reg_.closed());
+  reg_.close();
+  EXPECT_TRUE(reg_.closed());
+  for (int shard : {0, 1, 2, 5}) {
+    try {
+      reg_.add(*b, shard);
+      FAIL() << "add on a closed registry did not raise (shard " << shard << ")";
+    } catch (const RuntimeError& e) {
+      EXPECT_STREQ(e.what(), "Event loop is closed");
+    }
+  }
+  EXPECT_EQ(snapshot_all(reg_), (std::vector<const TaskBase*>{a.get()}));
+  reg_.remove(*a);
+  EXPECT_EQ(reg_.size(), 0u);
+  // Adding an already-registered task is the idempotent no-op even when closed: nothing raised.
+  Registry r2(1);
+  r2.add(*a, 0);
+  r2.close();
+  EXPECT_NO_THROW(r2.add(*a, 0));
+  r2.remove(*a);
+}
+
+TEST_F(RegistryTest, DrainUnregistersEverythingAndReturnsTheLiving) {
+  TaskRef a = make();
+  TaskRef b = make();
+  TaskRef c = make();
+  reg_.add(*a, 0);
+  reg_.add(*b, 1);
+  reg_.add(*c, 4);
+  reg_.close();
+  std::vector<TaskRef> alive = reg_.drain();
+  EXPECT_EQ(alive.size(), 3u);
+  for (TaskRef* t : {&a, &b, &c}) EXPECT_TRUE(contains(alive, t->get()));
+  EXPECT_EQ(reg_.size(), 0u);
+  EXPECT_TRUE(snapshot_all(reg_).empty());
+  // They are no longer registered: remove is a no-op, and dropping them is safe.
+  reg_.remove(*a);
+  alive.clear();
+}
+
+TEST_F(RegistryTest, DrainSkipsATaskBeingDestroyed) {
+  Registry& reg = sched_.core().registry();
+  std::latch entered(1);
+  std::latch release(1);
+  TaskRef dying = stealio::make_task<DyingTask>(sched_.loop(1), entered, release);
+  const TaskBase* raw = dying.get();
+  TaskRef keep = make();
+  stealio::register_task(*dying);
+  stealio::register_task(*keep);
+  std::thread killer([d = std::move(dying)]() mutable { d = nullptr; });
+  entered.wait();
+  reg.close();
+  std::vector<TaskRef> alive = reg.drain();
+  EXPECT_EQ(alive.size(), 1u);
+  EXPECT_TRUE(contains(alive, keep.get()));
+  EXPECT_FALSE(contains(alive, raw));
+  EXPECT_EQ(reg.size(), 0u);
+  // ~TaskBase now finds the task unlinked and must not touch the list.
+  release.count_down();
+  killer.join();
+  EXPECT_EQ(reg.size(), 0u);
+}
+
+TEST_F(RegistryTest, ConcurrentAddRemoveAndSnapshot) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  Registry& reg = sched_.core().registry();
+  std::vector<TaskRef> resident;  // registered for the whole test: every snapshot lists them
+  for (int i = 0; i < 8; ++i) {
+    resident.push_back(make());
+    reg.add(*resident.back(), i % (2 + 4));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      std::vector<TaskRef> out;
+      reg.snapshot([](const TaskBase&) { return true; }, out);
+      std::set<const TaskBase*> seen;
+      for (const TaskRef& t : out) {
+        if (!seen.insert(t.get()).second) bad.fetch_add(1);
+        (void)t->repr();
+      }
+      for (const TaskRef& p : resident) {
+        if (!seen.count(p.get())) bad.fetch_add(1);
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int k = 0; k < kThreads; ++k) {
+    writers.emplace_back([&, k] {
+      for (int i = 0; i < kPerThread; ++i) {
+        TaskRef t = stealio::make_task<InertTask>(sched_.loop(k % 2));
+        reg.add(*t, (i + k) % (2 + 4));
+        if (i % 3 == 0) reg.remove(*t);
+        // Otherwise ~TaskBase unregisters it.
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  stop.store(true);
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(reg.size(), resident.size());
+  for (TaskRef& p : resident) reg.remove(*p);
+}
+
+}  // namespace

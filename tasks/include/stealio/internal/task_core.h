@@ -84,6 +84,7 @@ class TaskCore : public TaskBase, public FutureCore {
  private:
   void resume_in_step();
   void after_step();
+  void deliver_cancel_to(FutureCore& f);
   void complete();
   void finish_cancelled(std::string msg);
   std::string cancel_request_text() const;  // with mu_ held
