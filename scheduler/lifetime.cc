@@ -63,13 +63,7 @@ void enter_task(Loop& loop, TaskBase& task) {
     throw RuntimeError("Cannot enter into task " + task.repr() + " while another task " +
                        current->repr() + " is being executed.");
   }
-  // A task's steps never overlap, so only this thread writes the task's loop now.
-  Loop* previous = task.loop_.load(std::memory_order_relaxed);
-  if (previous != &loop) {
-    task.loop_.store(&loop, std::memory_order_release);
-    loop.migrations_in_.fetch_add(1, std::memory_order_relaxed);
-    previous->migrations_out_.fetch_add(1, std::memory_order_relaxed);
-  }
+  internal::record_loop(loop, task);
 }
 
 void leave_task(Loop& loop, TaskBase& task) {
@@ -89,6 +83,17 @@ void leave_task(Loop& loop, TaskBase& task) {
 }
 
 namespace internal {
+// The task's steps now run on `loop`: that is how a migration is recorded. A task's steps never
+// overlap, so only the calling thread writes the task's loop now.
+void record_loop(Loop& loop, TaskBase& task) noexcept {
+  Loop* previous = task.loop_.load(std::memory_order_relaxed);
+  if (previous != &loop) {
+    task.loop_.store(&loop, std::memory_order_release);
+    loop.migrations_in_.fetch_add(1, std::memory_order_relaxed);
+    previous->migrations_out_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
   std::uintptr_t cur = loop.slot_.load(std::memory_order_acquire);
   for (;;) {
@@ -99,6 +104,7 @@ TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
     }
     if (loop.slot_.compare_exchange_weak(cur, bits(task), std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
+      if (task) record_loop(loop, *task);
       return reinterpret_cast<TaskBase*>(cur);
     }
   }

@@ -1,6 +1,7 @@
 #include "scheduler/internal/worker.h"
 
 #include <exception>
+#include <thread>
 
 #include "scheduler/internal/scheduler_core.h"
 
@@ -117,6 +118,7 @@ void Worker::run_callback(Callback& fn) noexcept {
 
 void Worker::run_step(TaskBase* t) noexcept {
   bump(steps_);
+  nested_steps_ = 0;
   try {
     t->step();
   } catch (...) {
@@ -175,6 +177,19 @@ bool Worker::work_visible() const noexcept {
 }
 
 void Worker::sleep() {
+  // Poll a few microseconds before parking: work that arrives meanwhile (an outside thread
+  // spawning one task at a time, a task woken by the other worker) is taken without the futex
+  // round trip of a park and an unpark (~30 us on our machines; perf on 1,000,000 outside spawns
+  // at one worker showed most of the time in the kernel). A polling worker is neither searching
+  // nor asleep, so pushers wake nobody meanwhile; it yields the CPU between polls and then
+  // parks, so an idle scheduler still burns nothing.
+  constexpr int kPolls = 16;
+  constexpr int kPausesPerPoll = 32;
+  for (int poll = 0; poll < kPolls; ++poll) {
+    for (int i = 0; i < kPausesPerPoll; ++i) cpu_relax();
+    if (work_visible()) return;
+    if (poll >= kPolls / 2) std::this_thread::yield();
+  }
   Idle& idle = core_.idle();
   idle.add_sleeper(index_);
   if (work_visible()) {

@@ -203,10 +203,15 @@ bool FutureCore::add_task_waiter(TaskCore& task) {
 }
 
 void FutureCore::dispatch(Waiters ws) noexcept {
-  // Tasks first: their next steps go on this worker's deque (locality), callbacks to the loop.
+  // Tasks first: their next steps go on this worker's queues (locality), callbacks to the loop.
+  // A task's completion wakes its joiners LIFO, on the deque (fork-join: the continuation runs
+  // next, with warm caches). A plain future's wakes FIFO, behind the work already queued: the
+  // order in which waiters were woken is the order in which they run, on this worker, as in
+  // asyncio (Lock, Queue and Semaphore hand-offs rely on it: the first woken getter runs first).
+  const bool fifo = !is_task();
   for (TaskBase* t = ws.tasks; t;) {
     TaskBase* next = std::exchange(t->queue_next_, nullptr);
-    wake_task(TaskRef::adopt(t));
+    wake_task(TaskRef::adopt(t), fifo);
     t = next;
   }
   Loop* loop = &this->loop();

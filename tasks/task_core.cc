@@ -24,9 +24,9 @@ class RunningScope {
 
 TaskCore* running_task() noexcept { return tls_running; }
 
-void wake_task(TaskRef task) noexcept {
+void wake_task(TaskRef task, bool fifo) noexcept {
   TaskCore& t = static_cast<TaskCore&>(*task);
-  t.wakeup(std::move(task));
+  t.wakeup(std::move(task), fifo);
 }
 
 TaskCore::TaskCore(Loop& loop, bool pinned, Context ctx, std::coroutine_handle<> start) noexcept
@@ -105,7 +105,7 @@ void TaskCore::after_step() {
     // From here on the next step may start on another worker: touch nothing of the task but
     // the fields under mu_ (the caller's reference keeps it alive).
     if (!f->add_task_waiter(*this)) {
-      wakeup(TaskRef(this));
+      wakeup(TaskRef(this), !f->is_task());
       return;
     }
     deliver_cancel_to(*f.get());
@@ -140,13 +140,17 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
   if (num_cancels_ > 0) must_cancel_ = true;  // unless uncancel() withdrew it meanwhile
 }
 
-void TaskCore::wakeup(TaskRef self) {
+void TaskCore::wakeup(TaskRef self, bool fifo) {
   CoreRef done_waiting;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     done_waiting = std::move(fut_waiter_);
   }
-  schedule_step(std::move(self));
+  if (fifo) {
+    schedule_step_yield(std::move(self));
+  } else {
+    schedule_step(std::move(self));
+  }
 }
 
 void TaskCore::complete() {
@@ -154,6 +158,7 @@ void TaskCore::complete() {
   std::string msg;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
+    completing_ = true;  // a cancel() from now on is too late, as after asyncio's last __step
     cancel_instead = must_cancel_;
     must_cancel_ = false;
     msg = cancel_request_text();
@@ -186,13 +191,19 @@ bool TaskCore::cancel(std::string msg) {
   CoreRef waiting_on;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
-    if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
+    if (state_.load(std::memory_order_relaxed) != FutureState::kPending || completing_) {
+      return false;
+    }
     ++num_cancels_;
     waiting_on = fut_waiter_;
   }
   // The awaited future's CancelledError reaches the coroutine when it wakes.
   if (waiting_on && waiting_on->cancel(msg)) return true;
   tbb::spin_mutex::scoped_lock lock(mu_);
+  if (completing_) {  // the task's last step ended meanwhile: it finishes as it was going to
+    --num_cancels_;
+    return false;
+  }
   must_cancel_ = true;
   cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
   return true;

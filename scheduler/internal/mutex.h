@@ -79,7 +79,8 @@ class CondVar {
 };
 #endif
 
-// SpinMutex: for short critical sections on hot paths (registry shards, context maps): one
+// SpinMutex: for short critical sections on hot paths (registry shards, context maps, the
+// injection and pinned queues): one
 // atomic exchange to lock and a plain store to unlock (tbb::spin_mutex, which backs off and then
 // yields under contention). Why not absl::Mutex there: Debian's build runs absl's deadlock
 // detector, so a lock/unlock pair costs about 140 instructions and destroying a mutex updates a
@@ -89,6 +90,7 @@ class ABSL_LOCKABLE SpinMutex {
  public:
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { m_.lock(); }
   void Unlock() ABSL_UNLOCK_FUNCTION() { m_.unlock(); }
+  bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) { return m_.try_lock(); }
 
  private:
   tbb::spin_mutex m_;

@@ -2,7 +2,8 @@
 // queue (steps submitted from outside the workers) and each worker's yield queue (steps that gave
 // way to other work). Intrusive through TaskBase::queue_next_, so pushing allocates nothing.
 //
-// A mutex guards the list; len_ mirrors its length so that idle workers can skip an empty queue
+// A spin lock guards the list (held for a few stores; absl::Mutex cost 7% of 1,000,000 outside
+// spawns, see SpinMutex); len_ mirrors its length so that idle workers can skip an empty queue
 // without taking the lock. Pushers publish len_ with a release store after linking; readers that
 // see a non-zero length still take the lock before touching the list.
 #ifndef STEALIO_INTERNAL_TASK_QUEUE_H_
@@ -27,7 +28,7 @@ class TaskQueue {
 
   // Takes over one reference to `t`.
   void push(TaskBase* t) {
-    MutexLock lock(&mu_);
+    SpinLock lock(&mu_);
     t->queue_next_ = nullptr;
     if (tail_) {
       tail_->queue_next_ = t;
@@ -41,7 +42,7 @@ class TaskQueue {
   // Hands over one reference, or null when empty.
   TaskBase* pop() {
     if (len_.load(memory_order_acquire) == 0) return nullptr;
-    MutexLock lock(&mu_);
+    SpinLock lock(&mu_);
     return pop_locked();
   }
 
@@ -68,7 +69,7 @@ class TaskQueue {
     return t;
   }
 
-  Mutex mu_;
+  SpinMutex mu_;
   TaskBase* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   TaskBase* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
   atomic<std::size_t> len_{0};

@@ -67,7 +67,19 @@ class Worker {
   // Takes `t` back if it is the step this worker pushed last and nobody took it (inline join).
   // The caller then owns the queue's reference.
   bool take_back(TaskBase* t) { return deque_.pop_if_bottom(t); }
-  void count_inline_step() { steps_.store(steps_.load(memory_order_relaxed) + 1, memory_order_relaxed); }
+  // Whether `t` is among the `depth` steps this worker pushed last (a hint; see WsDeque).
+  bool holds_near_bottom(TaskBase* t, int depth) const { return deque_.holds_near_bottom(t, depth); }
+  // The step this worker pushed last, with the queue's reference; null when none is left.
+  TaskBase* take_bottom() { return deque_.pop(); }
+  // Steps run nested inside another (joins that help): false once the step the worker's loop
+  // is running has nested kMaxNestedSteps; the join then suspends, and the loop gets its turn
+  // (callbacks, timers, the injection queue) within that bound.
+  bool may_nest() const noexcept { return nested_steps_ < kMaxNestedSteps; }
+  void count_nested_step() noexcept {
+    ++nested_steps_;
+    steps_.store(steps_.load(memory_order_relaxed) + 1, memory_order_relaxed);
+  }
+  static constexpr int kMaxNestedSteps = 2048;
   void push_yield(TaskBase* t) { yield_.push(t); }
   void call_soon(Callback fn) { ready_.push_back(std::move(fn)); }
   void add_timer(std::shared_ptr<TimerState> t) { timers_.add(std::move(t)); }
@@ -104,6 +116,7 @@ class Worker {
   TimerHeap timers_;
   std::vector<Callback> due_;  // scratch for fire_due_timers
   std::uint64_t tick_ = 0;
+  int nested_steps_ = 0;  // inside the step run_step is running
   std::minstd_rand rng_;
 
   alignas(kCacheLine) atomic<bool> inbox_pending_{false};

@@ -84,6 +84,18 @@ class WsDeque {
     return pop() == item;  // only a thief stealing the last item can make pop() miss it
   }
 
+  // Owner only. Whether `item` is among the `depth` most recently pushed entries. A thief may
+  // take it meanwhile: a true answer is a hint, which pop() settles.
+  bool holds_near_bottom(T item, std::int64_t depth) const {
+    const std::int64_t b = bottom_.load(memory_order_relaxed);
+    const std::int64_t t = top_.load(memory_order_acquire);
+    const Ring* r = ring_.load(memory_order_relaxed);
+    for (std::int64_t i = b - 1; i >= t && i >= b - depth; --i) {
+      if (r->get(i) == item) return true;
+    }
+    return false;
+  }
+
   // Any thread. Null when empty or when it lost a race (the caller may try elsewhere).
   T steal() {
     std::int64_t t = top_.load(memory_order_acquire);

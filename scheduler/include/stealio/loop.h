@@ -31,9 +31,12 @@ namespace internal {
 class SchedulerCore;
 class Worker;
 struct TimerState;
-// Sets `loop`'s current task to `task` whatever it held, returning the previous one. For eager
-// task start (CPython's _swap_current_task); not part of the public protocol.
+// Sets `loop`'s current task to `task` whatever it held, returning the previous one, and
+// records that `task` (when not null) now runs on `loop`. For eager task start (CPython's
+// _swap_current_task) and steps run nested in another (inline joins); not part of the public
+// protocol.
 TaskBase* swap_current_task(Loop& loop, TaskBase* task);
+void record_loop(Loop& loop, TaskBase& task) noexcept;
 }  // namespace internal
 
 using Callback = absl::AnyInvocable<void()>;
@@ -105,6 +108,7 @@ class Loop {
   friend void leave_task(Loop& loop, TaskBase& task);
   friend TaskRef current_task(const Loop& loop);
   friend TaskBase* internal::swap_current_task(Loop& loop, TaskBase* task);
+  friend void internal::record_loop(Loop& loop, TaskBase& task) noexcept;
   Loop(Scheduler& sched, internal::Worker& worker, int index) noexcept
       : sched_(&sched), worker_(&worker), index_(index) {}
 

@@ -46,6 +46,7 @@ class Registry;
 class SchedulerCore;
 class TaskQueue;
 class WorkerAccess;
+void record_loop(Loop& loop, TaskBase& task) noexcept;
 }  // namespace internal
 
 // Base class of every task. Not copyable or movable: tasks are shared through TaskRef.
@@ -86,6 +87,16 @@ class TaskBase {
   // follows the lifetime protocol itself: enter_task, work, leave_task.
   virtual void step() = 0;
 
+  // Runs the task's next step nested inside the step now running on `loop`, whose task waits
+  // for this one (a join that helps instead of suspending, as oneTBB's task_group::wait runs
+  // the group's tasks). Called on `loop`'s worker after it took the step back from its own
+  // queue, with the queue's reference still held by the caller. Returns false, doing nothing,
+  // when the task type does not support it (the default); the caller then queues the step again.
+  virtual bool step_nested(Loop& loop) {
+    (void)loop;
+    return false;
+  }
+
  protected:
   // `loop` is the task's first loop (where it is created); `pinned` binds every step to it.
   explicit TaskBase(Loop& loop, bool pinned = false) noexcept;
@@ -114,6 +125,7 @@ class TaskBase {
   friend class internal::TaskQueue;
   friend class internal::WorkerAccess;
   friend void enter_task(Loop& loop, TaskBase& task);
+  friend void internal::record_loop(Loop& loop, TaskBase& task) noexcept;
 
   mutable std::atomic<std::uint32_t> refs_{1};
   std::atomic<bool> done_{false};

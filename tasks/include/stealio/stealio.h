@@ -7,15 +7,27 @@
 #ifndef STEALIO_STEALIO_H_
 #define STEALIO_STEALIO_H_
 
+#include "stealio/barrier.h"
+#include "stealio/condition.h"
 #include "stealio/context.h"
 #include "stealio/coro.h"
 #include "stealio/errors.h"
+#include "stealio/event.h"
 #include "stealio/future.h"
+#include "stealio/gather.h"
 #include "stealio/lifetime.h"
+#include "stealio/lock.h"
 #include "stealio/loop.h"
+#include "stealio/queue.h"
 #include "stealio/scheduler.h"
+#include "stealio/semaphore.h"
 #include "stealio/sleep.h"
+#include "stealio/sync.h"
 #include "stealio/task.h"
 #include "stealio/task_base.h"
+#include "stealio/task_group.h"
+#include "stealio/timeouts.h"
+#include "stealio/to_thread.h"
+#include "stealio/wait.h"
 
 #endif  // STEALIO_STEALIO_H_

@@ -51,6 +51,10 @@ class TaskCore : public TaskBase, public FutureCore {
   // create_task (eager start), or a step taken back from the deque by the task awaiting it
   // (inline join). The loop's current task is swapped for this one and restored after.
   void run_nested(Loop& loop);
+  bool step_nested(Loop& loop) override {
+    run_nested(loop);
+    return true;
+  }
 
   bool cancel(std::string msg) override;
   int cancelling() const;
@@ -62,7 +66,9 @@ class TaskCore : public TaskBase, public FutureCore {
   // The exception to throw at the await that just resumed (a delivered cancellation), or null.
   std::exception_ptr take_resume_exception() noexcept;
   // Called when the awaited future is done: schedules the next step.
-  void wakeup(TaskRef self);
+  // `fifo`: behind the work already queued on this worker (a plain future's waiters), else
+  // next (a joined task's).
+  void wakeup(TaskRef self, bool fifo);
 
   const Context& context() const noexcept { return context_; }
   std::string describe() const override { return repr(); }
@@ -98,6 +104,7 @@ class TaskCore : public TaskBase, public FutureCore {
   std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
   int num_cancels_ = 0;
   bool must_cancel_ = false;
+  bool completing_ = false;  // under mu_: the last step ended; cancel() returns false from here
   // Step-local, like resume_.
   bool yield_ = false;
   bool started_ = false;
@@ -106,7 +113,7 @@ class TaskCore : public TaskBase, public FutureCore {
 // The task whose step runs on the calling thread, or null. Out of line (thread-local).
 TaskCore* running_task() noexcept;
 // Schedules the next step of a task whose awaited future completed.
-void wake_task(TaskRef task) noexcept;
+void wake_task(TaskRef task, bool fifo) noexcept;
 
 }  // namespace internal
 }  // namespace v1
