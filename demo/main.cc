@@ -2,7 +2,9 @@
 // samples all_tasks(loop) live, then a per-loop report.
 //   1. thousands of tasks that yield and are rescheduled (they migrate between workers);
 //   2. a fork-join computation (fib, one task per call);
-//   3. a relay: tasks on different workers awaiting each other's futures.
+//   3. a relay: tasks on different workers awaiting each other's futures;
+//   4. a pipeline: producers and consumers joined by a bounded Queue inside a TaskGroup, under a
+//      timeout, then a stage that overruns its timeout and is cancelled (TimeoutError).
 // Usage: stealio_demo [workers]
 #include <stealio/stealio.h>
 
@@ -65,6 +67,56 @@ Coro<int> relay_stage(int length) {
   int end = co_await links[length];
   for (auto& r : runners) co_await r;
   co_return end;
+}
+
+// 4. A pipeline. Producers put numbers into a bounded queue (they wait when it is full);
+// consumers square and sum them; all are children of one TaskGroup, the whole under a timeout.
+Coro<void> producer(stealio::Queue<std::uint64_t>& q, std::uint64_t first, std::uint64_t count) {
+  for (std::uint64_t i = first; i < first + count; ++i) co_await q.put(i);
+}
+
+Coro<void> consumer(stealio::Queue<std::uint64_t>& q, std::atomic<std::uint64_t>& sum) {
+  for (;;) {
+    std::uint64_t v;
+    try {
+      v = co_await q.get();
+    } catch (const stealio::QueueShutDown&) {
+      co_return;  // shut down and drained
+    }
+    sum.fetch_add(v * v, std::memory_order_relaxed);
+    q.task_done();
+  }
+}
+
+Coro<std::uint64_t> pipeline(int producers, int consumers, std::uint64_t per_producer) {
+  stealio::Queue<std::uint64_t> q(64);
+  std::atomic<std::uint64_t> sum{0};
+  co_await stealio::task_group([&](stealio::TaskGroup& tg) -> Coro<void> {
+    std::vector<Task<void>> made;
+    for (int c = 0; c < consumers; ++c) tg.create_task(consumer(q, sum));
+    for (int p = 0; p < producers; ++p) {
+      made.push_back(tg.create_task(producer(q, p * per_producer, per_producer)));
+    }
+    for (auto& t : made) co_await t;
+    co_await q.join();  // every item consumed
+    q.shutdown();       // the consumers return
+  });
+  co_return sum.load();
+}
+
+Coro<std::uint64_t> pipeline_stage(int producers, int consumers, std::uint64_t per_producer) {
+  co_return co_await stealio::timeout(absl::Seconds(30),
+                                      pipeline(producers, consumers, per_producer));
+}
+
+// A stage that never finishes in time: timeout() cancels it and raises TimeoutError.
+Coro<bool> overrun_stage() {
+  try {
+    co_await stealio::timeout(absl::Milliseconds(20), stealio::sleep(absl::Seconds(60)));
+  } catch (const stealio::TimeoutError&) {
+    co_return true;
+  }
+  co_return false;
 }
 
 // Samples all_tasks(loop) on every loop from an outside thread while the stages run.
@@ -148,6 +200,20 @@ int main(int argc, char** argv) {
   std::printf("3. relay of 10000 tasks awaiting each other: %d (%s) in %.3f s\n", relay,
               relay == 10000 ? "ok" : "WRONG", seconds_since(t0));
 
+  t0 = std::chrono::steady_clock::now();
+  constexpr int kProducers = 4, kConsumers = 4;
+  constexpr std::uint64_t kPer = 25000, kItems = kProducers * kPer;
+  const std::uint64_t squares = sched.run(pipeline_stage(kProducers, kConsumers, kPer));
+  const std::uint64_t want = (kItems - 1) * kItems * (2 * kItems - 1) / 6;  // sum of i*i, i < n
+  std::printf("4. pipeline: %d producers -> Queue(64) -> %d consumers in a TaskGroup, %llu items "
+              "under a 30 s timeout: %s in %.3f s\n",
+              kProducers, kConsumers, static_cast<unsigned long long>(kItems),
+              squares == want ? "ok" : "WRONG", seconds_since(t0));
+  t0 = std::chrono::steady_clock::now();
+  const bool timed_out = sched.run(overrun_stage());
+  std::printf("   a 60 s sleep under a 20 ms timeout: %s after %.3f s\n",
+              timed_out ? "TimeoutError" : "NO TIMEOUT", seconds_since(t0));
+
   sampler.stop();
   sampler.print();
 
@@ -162,6 +228,6 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(s.migrations_out),
                 static_cast<unsigned long long>(s.parks));
   }
-  bool ok = f == 196418 && relay == 10000 && yielded == 4000;
+  bool ok = f == 196418 && relay == 10000 && yielded == 4000 && squares == want && timed_out;
   return ok ? 0 : 1;
 }

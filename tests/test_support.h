@@ -2,7 +2,11 @@
 #ifndef STEALIO_TESTS_TEST_SUPPORT_H_
 #define STEALIO_TESTS_TEST_SUPPORT_H_
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -12,6 +16,33 @@
 #include "stealio/task_base.h"
 
 namespace stealio_test {
+
+// A generous bound for "it happens", even under TSan on a loaded machine.
+inline constexpr std::chrono::seconds kWaitLimit{20};
+
+// Polls `pred` until it holds or `limit` passes. For states that have no event to wait on (a
+// worker going to sleep); never used to order the test's own actions.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = kWaitLimit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// The value of `f`, which must be ready within kWaitLimit. Otherwise it reports and aborts
+// rather than return: the work may still run later and touch the caller's frame.
+template <class T>
+T get_within(std::future<T>& f) {
+  if (f.wait_for(kWaitLimit) != std::future_status::ready) {
+    std::fprintf(stderr, "FATAL: timed out waiting for work to run\n");
+    std::fflush(stderr);
+    std::abort();
+  }
+  return f.get();
+}
 
 // Runs `fn` on `loop`'s worker (call_soon_threadsafe) and returns its result, rethrowing.
 template <class F>

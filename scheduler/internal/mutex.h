@@ -12,14 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "oneapi/tbb/spin_mutex.h"
+#include "scheduler/internal/atomic.h"  // STEALIO_TSAN
 
-#if defined(__SANITIZE_THREAD__)
-#define STEALIO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STEALIO_TSAN 1
-#endif
-#endif
 
 #ifdef STEALIO_TSAN
 #include <condition_variable>

@@ -31,34 +31,15 @@ using stealio::SchedulerOptions;
 using stealio::TaskRef;
 using stealio::TimePoint;
 using stealio::TimerHandle;
+using stealio_test::eventually;
+using stealio_test::get_within;
+using stealio_test::kWaitLimit;
 using stealio_test::run_on;
 
-constexpr auto kWaitLimit = 20s;  // a generous bound for "it happens", even under TSan
 
-// Polls `pred` until it holds or `limit` passes. For states that have no event to wait on (a
-// worker going to sleep); never used to order the test's own actions.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 bool all_parked(Scheduler& s) { return s.core().idle().sleeping() == s.workers(); }
 
-template <class T>
-T get_within(std::future<T>& f) {
-  if (f.wait_for(kWaitLimit) != std::future_status::ready) {
-    // Report and stop here: the work may still run and touch this frame.
-    std::fprintf(stderr, "FATAL: timed out waiting for a callback\n");
-    std::fflush(stderr);
-    std::abort();
-  }
-  return f.get();
-}
 
 // A task whose step runs a function (no lifetime protocol: these tests only count steps).
 class FnTask final : public stealio::TaskBase {

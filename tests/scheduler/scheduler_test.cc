@@ -35,30 +35,13 @@ using stealio::Scheduler;
 using stealio::SchedulerOptions;
 using stealio::TaskBase;
 using stealio::TaskRef;
+using stealio_test::eventually;
+using stealio_test::get_within;
+using stealio_test::kWaitLimit;
 using stealio_test::run_on;
 
-constexpr auto kWaitLimit = 20s;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
-template <class T>
-T get_within(std::future<T>& f) {
-  if (f.wait_for(kWaitLimit) != std::future_status::ready) {
-    // Report and stop here: the work may still run and touch this frame.
-    std::fprintf(stderr, "FATAL: timed out waiting for work to run\n");
-    std::fflush(stderr);
-    std::abort();
-  }
-  return f.get();
-}
 
 std::atomic<int> g_live_tasks{0};
 

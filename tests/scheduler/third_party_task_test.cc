@@ -29,18 +29,11 @@ using stealio::SchedulerOptions;
 using stealio::TaskBase;
 using stealio::TaskRef;
 using stealio_test::contains;
+using stealio_test::eventually;
+using stealio_test::get_within;
+using stealio_test::kWaitLimit;
 using stealio_test::run_on;
 
-template <class T>
-T get_within(std::future<T>& f) {
-  if (f.wait_for(20s) != std::future_status::ready) {
-    // Report and stop here: the work may still run and touch this frame.
-    std::fprintf(stderr, "FATAL: timed out waiting for a step\n");
-    std::fflush(stderr);
-    std::abort();
-  }
-  return f.get();
-}
 
 // The third-party task. Each step, however it is started (a scheduled step, a callback), runs
 // `body` between enter_task and leave_task on the loop running it.
