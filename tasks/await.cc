@@ -47,8 +47,8 @@ std::shared_ptr<Blocker> arm_blocker(FutureCore& f) {
 // resume. When the child is not the last step pushed but one of the last kHelpWindow (a parent
 // that created several children and awaits the first), the steps above it run first, nested,
 // newest first: what the worker would run next anyway once the parent suspended (oneTBB's
-// task_group::wait also runs the group's tasks). Callgrind on skynet (10 children per task)
-// counted NNN instructions per task without the window, MMM with it.
+// task_group::wait also runs the group's tasks). Callgrind on skynet (10 children per task, one
+// worker) counted 1507 instructions per task with the bottom step only, 1445 with the window.
 //
 // Bounds: nesting depth (kMaxInlineDepth), so that a long chain of tasks awaiting children
 // cannot overflow the stack; and nested steps per step of the loop (Worker::kMaxNestedSteps),
