@@ -68,7 +68,7 @@ TEST(Join, AStepThatCannotNestIsQueuedAgainAndTheJoinSuspends) {
     stealio::Loop& loop = stealio::get_running_loop();
     Task<void> child = stealio::create_task(
         record(order, 0), stealio::TaskOptions().with_name("child-0"));
-    stealio::TaskRef plain(new PlainStep(loop, order));
+    stealio::TaskRef plain = stealio::TaskRef::adopt(new PlainStep(loop, order));
     stealio::schedule_step(plain);  // above the child in the worker's queue
     const std::uint64_t steps_before = loop.stats().steps;
     co_await child;
