@@ -23,7 +23,9 @@
 //
 // Example:
 //   stealio::Coro<std::string> load(std::string path) {
-//     co_return co_await stealio::to_thread([path] { return read_whole_file(path); });
+//     // Named first: g++ 12 destroys a capturing lambda built inside `co_await` twice.
+//     auto read = [path] { return read_whole_file(path); };
+//     co_return co_await stealio::to_thread(read);
 //   }
 //   stealio::set_to_thread_options(sched, {.max_threads = 8, .shutdown_timeout = absl::Seconds(5)});
 #ifndef STEALIO_TO_THREAD_H_
