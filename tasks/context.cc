@@ -1,7 +1,5 @@
 #include "stealio/context.h"
 
-#include "stealio/internal/frame_alloc.h"
-
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -17,14 +15,14 @@ namespace internal {
 namespace {
 
 // The entered context of this thread; null means the thread's base context (tls_base).
-thread_local ContextData* tls_current = nullptr;
+thread_local ContextSlot* tls_current = nullptr;
 // The base context, created on the thread's first use of a context variable.
 thread_local std::shared_ptr<ContextData> tls_base;
 
 std::atomic<std::uint64_t> next_var_id{1};
 
 // Out of line so no caller, coroutine or not, ever holds the thread-local's address.
-ABSL_ATTRIBUTE_NOINLINE ContextData* swap_current(ContextData* ctx) noexcept {
+ABSL_ATTRIBUTE_NOINLINE ContextSlot* swap_current(ContextSlot* ctx) noexcept {
   return std::exchange(tls_current, ctx);
 }
 
@@ -36,10 +34,51 @@ std::string address(const void* p) {
 
 }  // namespace
 
-ABSL_ATTRIBUTE_NOINLINE ContextData& current_context() {
-  if (tls_current != nullptr) return *tls_current;
+namespace {
+ContextData& base_context() {
   if (!tls_base) tls_base = std::make_shared<ContextData>();
   return *tls_base;
+}
+}  // namespace
+
+ABSL_ATTRIBUTE_NOINLINE ContextData& current_context() {
+  if (tls_current != nullptr) return tls_current->data();
+  return base_context();
+}
+
+// The current context's mapping, without making a context not made yet.
+ABSL_ATTRIBUTE_NOINLINE std::shared_ptr<const ContextMap> current_snapshot() {
+  if (tls_current != nullptr) return tls_current->snapshot();
+  return base_context().snapshot();
+}
+
+// --- ContextSlot -------------------------------------------------------------------------------
+
+ContextSlot ContextSlot::inherit_current() {
+  ContextSlot s;
+  s.inherited_ = current_snapshot();
+  return s;
+}
+
+ContextSlot::ContextSlot(Context ctx) noexcept : data_(std::move(ctx.data_)) {}
+
+ContextData& ContextSlot::data() {
+  if (!data_) {
+    // The copy is made now: from the per-thread block cache (frame_alloc.h), not malloc.
+    data_ = std::allocate_shared<ContextData>(FrameAllocator<ContextData>(), std::move(inherited_));
+  }
+  return *data_;
+}
+
+ErasedValue ContextSlot::lookup(std::uint64_t var_id) const {
+  if (data_) return data_->lookup(var_id);
+  if (!inherited_) return nullptr;
+  auto it = inherited_->find(var_id);  // immutable: no lock
+  return it == inherited_->end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const ContextMap> ContextSlot::snapshot() const {
+  return data_ ? data_->snapshot() : inherited_;
 }
 
 // --- ContextData ------------------------------------------------------------------------------
@@ -100,7 +139,10 @@ ErasedValue context_lookup(const ContextData& ctx, std::uint64_t var_id) {
   return ctx.lookup(var_id);
 }
 
-ErasedValue current_lookup(std::uint64_t var_id) { return current_context().lookup(var_id); }
+ErasedValue current_lookup(std::uint64_t var_id) {
+  if (tls_current != nullptr) return tls_current->lookup(var_id);
+  return base_context().lookup(var_id);
+}
 
 Token current_set(const std::shared_ptr<const VarCore>& var, ErasedValue value) {
   ContextData& ctx = current_context();
@@ -144,14 +186,14 @@ ContextData* mark_entered(ContextData* ctx) {
 }  // namespace
 
 ContextEntry::ContextEntry(const Context& ctx)
-    : ctx_(mark_entered(ctx.data_.get())), prev_(swap_current(ctx_)) {}
+    : slot_((mark_entered(ctx.data_.get()), ctx)), prev_(swap_current(&slot_)) {}
 
 ContextEntry::~ContextEntry() {
   swap_current(prev_);
-  ctx_->leave();
+  slot_.data().leave();
 }
 
-ContextScope::ContextScope(const Context& ctx) noexcept : prev_(swap_current(ctx.data_.get())) {}
+ContextScope::ContextScope(ContextSlot& slot) noexcept : prev_(swap_current(&slot)) {}
 
 ContextScope::~ContextScope() { swap_current(prev_); }
 
@@ -171,9 +213,8 @@ std::size_t Context::size() const { return data_->size(); }
 std::string Context::repr() const { return data_->repr(); }
 
 Context copy_context() {
-  // One per task created: from the per-thread block cache (frame_alloc.h), not malloc.
   return Context(std::allocate_shared<internal::ContextData>(
-      internal::FrameAllocator<internal::ContextData>(), internal::current_context().snapshot()));
+      internal::FrameAllocator<internal::ContextData>(), internal::current_snapshot()));
 }
 
 bool Token::used() const { return state_->used.load(std::memory_order_acquire); }

@@ -132,8 +132,8 @@ void FutureCore::raise_invalid_state() const {
 
 CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context> ctx, CallbackId id) {
   if (!id.valid()) id = CallbackId::make();
-  if (!ctx) ctx = copy_context();
-  auto* entry = new CallbackEntry{id, std::move(fn), std::move(ctx)};
+  auto* entry = new CallbackEntry{
+      id, std::move(fn), ctx ? ContextSlot(*std::move(ctx)) : ContextSlot::inherit_current()};
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
@@ -222,7 +222,7 @@ void FutureCore::dispatch(Waiters ws) noexcept {
       continue;
     }
     Callback run = [self = CoreRef(this), entry = std::move(entry)]() mutable {
-      ContextScope scope(*entry->ctx);
+      ContextScope scope(entry->ctx);
       entry->fn(*self.get());
     };
     try {

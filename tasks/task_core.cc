@@ -29,7 +29,7 @@ void wake_task(TaskRef task, bool fifo) noexcept {
   t.wakeup(std::move(task), fifo);
 }
 
-TaskCore::TaskCore(Loop& loop, bool pinned, Context ctx, std::coroutine_handle<> start) noexcept
+TaskCore::TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> start) noexcept
     : TaskBase(loop, pinned), FutureCore(loop, true), resume_(start), context_(std::move(ctx)) {}
 
 TaskCore::~TaskCore() = default;

@@ -12,9 +12,11 @@
 // (acq_rel on enter, release on leave: one run's end happens before the next run's start; the
 // mapping needs no more, it is under mu_).
 //
-// Current context: a thread_local ContextData* in context.cc (null: the thread's base context,
-// created on first use and owned by another thread_local). It is read and written only through
-// the out-of-line functions below, so coroutine code never caches a thread-local address.
+// Current context: a thread_local ContextSlot* in context.cc (null: the thread's base context,
+// created on first use and owned by another thread_local). A task's slot holds its context not
+// made yet (the creator's mapping) until a set makes it (ContextSlot in stealio/context.h). The
+// thread-local is read and written only through the out-of-line functions below, so coroutine
+// code never caches a thread-local address.
 #ifndef STEALIO_TASKS_INTERNAL_CONTEXT_IMPL_H_
 #define STEALIO_TASKS_INTERNAL_CONTEXT_IMPL_H_
 
@@ -32,7 +34,9 @@ namespace stealio {
 inline namespace v1 {
 namespace internal {
 
-using ContextMap = absl::flat_hash_map<std::uint64_t, ErasedValue>;
+struct ContextMap : absl::flat_hash_map<std::uint64_t, ErasedValue> {
+  using flat_hash_map::flat_hash_map;
+};
 
 class ContextData : public std::enable_shared_from_this<ContextData> {
  public:

@@ -20,6 +20,7 @@ using stealio::Context;
 using stealio::ContextVar;
 using stealio::Token;
 using stealio::internal::ContextScope;
+using stealio::internal::ContextSlot;
 
 // The message of the exception of type E that fn throws; fails the test if it throws nothing.
 template <class E, class F>
@@ -304,13 +305,14 @@ TEST(ContextScope, NestsAndRestores) {
   Context b;
   a.run([&] { var.set(1); });
   b.run([&] { var.set(2); });
+  ContextSlot slot_a(a), slot_b(b), slot_a2(a);
   {
-    ContextScope sa(a);
+    ContextScope sa(slot_a);
     EXPECT_EQ(var.get(), 1);
     {
-      ContextScope sb(b);
+      ContextScope sb(slot_b);
       EXPECT_EQ(var.get(), 2);
-      ContextScope sa2(a);  // no "already entered" check: a is current twice on this thread
+      ContextScope sa2(slot_a2);  // no "already entered" check: a is current twice on this thread
       EXPECT_EQ(var.get(), 1);
       var.set(11);
     }
@@ -319,6 +321,57 @@ TEST(ContextScope, NestsAndRestores) {
     a.run([] {});  // a scope does not mark the context entered
   }
   EXPECT_EQ(var.get(), 0);
+}
+
+// A task's context is a copy of its creator's made on first need: until then it reads the
+// mapping it inherited, unaffected by the creator's later sets; a set makes its own context,
+// which then persists across scopes (a task's later steps), so a token made in one step resets
+// in the next.
+TEST(ContextSlot, ReadsTheInheritedMappingAndMakesItsOwnContextOnFirstSet) {
+  ContextVar<int> var("var", 0);
+  Context creator;
+  creator.run([&] {
+    var.set(1);
+    ContextSlot slot = ContextSlot::inherit_current();
+    var.set(2);  // after the copy: the slot must not see it
+    std::optional<Token> token;
+    {
+      ContextScope step1(slot);
+      EXPECT_EQ(var.get(), 1);
+      EXPECT_EQ(stealio::copy_context().get(var), 1);
+      token = var.set(5);
+      EXPECT_EQ(var.get(), 5);
+    }
+    EXPECT_EQ(var.get(), 2);  // the slot's set stayed in the slot
+    {
+      ContextScope step2(slot);
+      EXPECT_EQ(var.get(), 5);
+      var.reset(*token);  // the same context as the set: no ValueError
+      EXPECT_EQ(var.get(), 1);
+    }
+  });
+}
+
+TEST(ContextSlot, ASlotNotMadeYetPassesItsMappingOn) {
+  ContextVar<int> var("var");
+  Context creator;
+  creator.run([&] {
+    var.set(7);
+    ContextSlot parent = ContextSlot::inherit_current();
+    ContextScope in_parent(parent);
+    ContextSlot child = ContextSlot::inherit_current();  // from a slot never made
+    var.set(8);  // makes the parent's context; the child copied before
+    ContextScope in_child(child);
+    EXPECT_EQ(var.get(), 7);
+  });
+}
+
+TEST(ContextSlot, AnEmptySlotHasNoValues) {
+  ContextVar<int> var("var");
+  ContextSlot empty;
+  ContextScope scope(empty);
+  EXPECT_THROW(var.get(), stealio::LookupError);
+  EXPECT_EQ(stealio::copy_context().size(), 0u);
 }
 
 // Two tasks sharing one context run on two workers: both set variables in it at the same time.
@@ -331,7 +384,8 @@ TEST(ContextScope, SharedContextOnTwoThreads) {
   Context ctx;
   std::latch start(2);
   auto body = [&](const ContextVar<int>& mine, int base) {
-    ContextScope scope(ctx);
+    ContextSlot slot(ctx);
+    ContextScope scope(slot);
     start.arrive_and_wait();
     for (int i = 0; i < kIters; ++i) {
       mine.set(base + i);

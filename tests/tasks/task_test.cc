@@ -175,6 +175,46 @@ TEST(Task, EachTaskRunsInACopyOfItsCreatorsContext) {
   EXPECT_EQ(g_var.get(), -1);  // nothing leaked into the spawning thread
 }
 
+Coro<int> child_reads(Future<void> go) {
+  co_await go;
+  co_return g_var.get();
+}
+
+// A parent that never set a variable hands its creator's values on to its children; what it
+// sets later reaches neither the children made before nor its creator, and a token made before
+// a suspension (the task may resume on another worker) resets after it.
+Coro<std::vector<int>> parent_of_two(Future<void> go) {
+  std::vector<int> seen;
+  Task<int> before = stealio::create_task(child_reads(go));  // the parent's context not made yet
+  stealio::Token t = g_var.set(5);
+  Task<int> after = stealio::create_task(child_reads(go));
+  co_await go;
+  co_await stealio::yield();
+  seen.push_back(co_await before);
+  seen.push_back(co_await after);
+  seen.push_back(g_var.get());
+  g_var.reset(t);
+  seen.push_back(g_var.get());
+  co_return seen;
+}
+
+TEST(Task, AContextCopiedOnFirstNeedKeepsEveryTaskIsolated) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  Future<void> go(sched.loop(0));
+  stealio::Context ctx;
+  ctx.run([] { g_var.set(3); });
+  Task<std::vector<int>> p = sched.spawn(
+      [](Future<void> go) -> Coro<std::vector<int>> {
+        // A task with no set of its own: its child inherits the creator's 3.
+        co_return co_await stealio::create_task(parent_of_two(go));
+      }(go),
+      TaskOptions().with_context(ctx));
+  go.set_result();
+  p.wait();
+  EXPECT_EQ(p.result(), (std::vector<int>{3, 5, 5, 3}));
+  EXPECT_EQ(ctx.get(g_var), 3);  // the shared context was never written by the copies
+}
+
 Coro<int> read_var() { co_return g_var.get(); }
 Coro<void> write_var(int v) {
   g_var.set(v);

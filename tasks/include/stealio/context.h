@@ -70,6 +70,33 @@ Token current_set(const std::shared_ptr<const VarCore>& var, ErasedValue value);
 void current_reset(const VarCore& var, const Token& token);
 [[noreturn]] void raise_lookup_error(const VarCore& var);
 
+struct ContextMap;  // tasks/internal/context_impl.h: an immutable var id -> value mapping
+
+// The context of a task or of a done callback, as the runtime keeps it. Either a given Context
+// (shared), or a copy of the creator's context not made yet: the creator's mapping, shared, made
+// into a ContextData of its own on first need (a ContextVar set or reset while it is current).
+// Python copies the context for every task and callback; most never set a variable, so the copy
+// is deferred: creating a task from an empty context allocates nothing and touches no count.
+// A slot is current on one thread at a time (a task's steps never overlap), so making the
+// context needs no lock.
+class ContextSlot {
+ public:
+  // A copy, not made yet, of the calling thread's current context (copy_context()).
+  static ContextSlot inherit_current();
+  // `ctx` itself, shared.
+  explicit ContextSlot(Context ctx) noexcept;
+  ContextSlot() noexcept = default;  // an empty context, not made yet
+
+  // The context, made now if it was not yet.
+  ContextData& data();
+  ErasedValue lookup(std::uint64_t var_id) const;
+  std::shared_ptr<const ContextMap> snapshot() const;
+
+ private:
+  std::shared_ptr<ContextData> data_;          // null until made, unless given
+  std::shared_ptr<const ContextMap> inherited_;  // until then: the mapping copied (null: empty)
+};
+
 // Context::run's guard: marks the context entered (RuntimeError if it already is) and makes it
 // current on this thread; the destructor restores the previous context and clears the mark.
 class ContextEntry {
@@ -80,14 +107,14 @@ class ContextEntry {
   ContextEntry& operator=(const ContextEntry&) = delete;
 
  private:
-  ContextData* const ctx_;
-  ContextData* const prev_;
+  ContextSlot slot_;
+  ContextSlot* const prev_;
 };
 
-// For the task runtime (task steps, done callbacks), not for users: makes `ctx` the calling
+// For the task runtime (task steps, done callbacks), not for users: makes `slot` the calling
 // thread's current context until destroyed, then restores the previous one. Unlike
 // Context::run it does not check or mark the context as entered, because tasks sharing one
-// context may run at the same time on different workers. `ctx` must outlive the scope, and the
+// context may run at the same time on different workers. `slot` must outlive the scope, and the
 // scope must end on the thread that made it (never across a suspension point).
 //
 // Example:
@@ -97,13 +124,13 @@ class ContextEntry {
 //   }
 class ContextScope {
  public:
-  explicit ContextScope(const Context& ctx) noexcept;
+  explicit ContextScope(ContextSlot& slot) noexcept;
   ~ContextScope();
   ContextScope(const ContextScope&) = delete;
   ContextScope& operator=(const ContextScope&) = delete;
 
  private:
-  ContextData* const prev_;
+  ContextSlot* const prev_;
 };
 
 }  // namespace internal
@@ -156,7 +183,7 @@ class Context {
 
  private:
   friend class internal::ContextEntry;
-  friend class internal::ContextScope;
+  friend class internal::ContextSlot;
   friend Context copy_context();
 
   explicit Context(std::shared_ptr<internal::ContextData> data) : data_(std::move(data)) {}

@@ -75,7 +75,7 @@ namespace internal {
 template <class T>
 class TaskState final : public TaskCore {
  public:
-  TaskState(Loop& loop, bool pinned, Context ctx, Coro<T> coro)
+  TaskState(Loop& loop, bool pinned, ContextSlot ctx, Coro<T> coro)
       : TaskCore(loop, pinned, std::move(ctx), coro.handle()), coro_(std::move(coro)) {}
   ~TaskState() override { report_unretrieved(); }
 
@@ -135,7 +135,9 @@ template <class T>
 Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   if (loop.is_closed()) throw RuntimeError("Event loop is closed");
   if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
-  Context ctx = options.context ? *options.context : copy_context();
+  // A given context is shared; else the creator's is copied (deferred: see ContextSlot).
+  internal::ContextSlot ctx = options.context ? internal::ContextSlot(*options.context)
+                                              : internal::ContextSlot::inherit_current();
   auto* s = new internal::TaskState<T>(loop, options.pinned, std::move(ctx), std::move(coro));
   Task<T> task(s);
   if (!options.name.empty()) s->set_name(options.name);

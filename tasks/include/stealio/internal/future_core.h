@@ -124,7 +124,7 @@ class FutureCore {
   struct CallbackEntry {
     CallbackId id;
     DoneFn fn;
-    std::optional<Context> ctx;
+    ContextSlot ctx;  // unused by inline notifiers
     bool inline_ = false;
     CallbackEntry* next = nullptr;
   };

@@ -70,11 +70,10 @@ class TaskCore : public TaskBase, public FutureCore {
   // next (a joined task's).
   void wakeup(TaskRef self, bool fifo);
 
-  const Context& context() const noexcept { return context_; }
   std::string describe() const override { return repr(); }
 
  protected:
-  TaskCore(Loop& loop, bool pinned, Context ctx, std::coroutine_handle<> start) noexcept;
+  TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> start) noexcept;
   ~TaskCore();
 
   // The typed side (TaskState<T>): the coroutine's exception, if it ended with one; moving its
@@ -98,7 +97,7 @@ class TaskCore : public TaskBase, public FutureCore {
   std::coroutine_handle<> resume_;
   CoreRef awaiting_;
   std::exception_ptr resume_exception_;
-  Context context_;
+  ContextSlot context_;
   // Guarded by mu_ (FutureCore's lock).
   CoreRef fut_waiter_;
   std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
