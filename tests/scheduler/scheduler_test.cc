@@ -316,12 +316,15 @@ TEST(Scheduler, DefaultExceptionHandlerWritesToStderr) {
 }
 
 TEST(Scheduler, SetExceptionHandlerReceivesCallbackAndStepExceptions) {
-  Scheduler sched(SchedulerOptions{.workers = 2});
-  Loop& loop = sched.loop(1);
+  // Declared before the scheduler, so the workers are joined before these copies of the
+  // exceptions are dropped: a worker's own copy, released after the handler returns, is then
+  // never the last (TSan cannot see libstdc++'s exception reference count).
   std::mutex mu;
   std::vector<ExceptionContext> got;
   std::promise<void> two;
   auto two_f = two.get_future();
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  Loop& loop = sched.loop(1);
   sched.set_exception_handler([&](const ExceptionContext& c) {
     std::lock_guard<std::mutex> lock(mu);
     got.push_back(c);
