@@ -24,6 +24,14 @@ void register_task(TaskBase& task) {
   core.registry().add(task, core.registry().home_shard(w ? w->index() : -1));
 }
 
+namespace internal {
+void register_new_task(TaskBase& task) {
+  SchedulerCore& core = task.get_loop()->scheduler().core();
+  Worker* w = core.local_worker();
+  core.registry().add_new(task, core.registry().home_shard(w ? w->index() : -1));
+}
+}  // namespace internal
+
 void unregister_task(TaskBase& task) noexcept {
   task.get_loop()->scheduler().core().registry().remove(task);
 }

@@ -32,11 +32,24 @@ void Registry::add(TaskBase& t, int shard) {
   int expected = -1;
   // The CAS settles a race between two threads registering one task into different shards.
   if (!t.reg_shard_.compare_exchange_strong(expected, shard, memory_order_acq_rel)) return;
+  link(s, t);
+}
+
+void Registry::link(Shard& s, TaskBase& t) {
   t.reg_prev_ = nullptr;
   t.reg_next_ = s.head;
   if (s.head) s.head->reg_prev_ = &t;
   s.head = &t;
   ++s.count;
+}
+
+void Registry::add_new(TaskBase& t, int shard) {
+  Shard& s = shards_[shard];
+  SpinLock lock(&s.mu);
+  if (s.closed) throw RuntimeError("Event loop is closed");
+  // Release, like add()'s CAS: a remove() that reads the index then finds the links it needs.
+  t.reg_shard_.store(shard, memory_order_release);
+  link(s, t);
 }
 
 void Registry::unlink(Shard& s, TaskBase& t) {

@@ -44,6 +44,8 @@ class Registry {
 
   // Registers `t` in `shard` (use home_shard()). Idempotent. Raises RuntimeError when closed.
   void add(TaskBase& t, int shard);
+  // add() for a task no other thread can reach yet: no race to settle, so no CAS.
+  void add_new(TaskBase& t, int shard);
   void remove(TaskBase& t) noexcept;
 
   // The shard of the calling thread: its worker's index, or a hash of the thread among the rest.
@@ -67,6 +69,7 @@ class Registry {
     bool closed ABSL_GUARDED_BY(mu) = false;
   };
   void unlink(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  void link(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
 
   const int worker_shards_;
   const int num_shards_;

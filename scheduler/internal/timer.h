@@ -1,4 +1,8 @@
-// Timers of one loop: a binary min-heap owned by the loop's worker.
+// Timers: their shared state (TimerState), and a binary min-heap of them. The loops keep their
+// timers in a TimerWheel (timer_wheel.h), which measured faster; the heap is the simple reference
+// the wheel is tested against (timer_wheel_test) and benchmarked against (perf/timer_bench).
+// Known limit, left alone since no loop uses it: the compaction check every 1024 adds scans the
+// whole heap, so a burst of n adds costs O(n^2 / 1024).
 //
 // Only the owner touches the heap; other threads add timers through the loop's inbox. Cancel
 // is a flag any thread may set; the owner drops cancelled entries when they reach the top, and

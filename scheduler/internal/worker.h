@@ -7,7 +7,7 @@
 //   pinned_   FIFO of steps bound to this loop (pinned tasks); any thread pushes, never stolen.
 //   ready_    callbacks from call_soon, owner only, run in order.
 //   inbox_    callbacks from call_soon_threadsafe and timers armed from other threads.
-//   timers_   the loop's timer heap, owner only.
+//   timers_   the loop's timer wheel, owner only.
 //
 // One turn of the loop (run()): take the inbox, fire due timers, run the callbacks that are ready
 // (those queued when the batch starts, as asyncio does), then one task step: from the deque,
@@ -32,7 +32,7 @@
 #include "scheduler/internal/atomic.h"
 #include "scheduler/internal/parker.h"
 #include "scheduler/internal/task_queue.h"
-#include "scheduler/internal/timer.h"
+#include "scheduler/internal/timer_wheel.h"
 #include "scheduler/internal/ws_deque.h"
 #include "stealio/loop.h"
 
@@ -113,7 +113,7 @@ class Worker {
   TaskQueue yield_;
   TaskQueue pinned_;
   std::deque<Callback> ready_;
-  TimerHeap timers_;
+  TimerWheel timers_;
   std::vector<Callback> due_;  // scratch for fire_due_timers
   std::uint64_t tick_ = 0;
   int nested_steps_ = 0;  // inside the step run_step is running

@@ -56,6 +56,13 @@ std::vector<TaskRef> all_tasks(const Loop& loop);
 // all_tasks(get_running_loop()).
 std::vector<TaskRef> all_tasks();
 
+namespace internal {
+// register_task for a task that no other thread can see yet (the runtime's own, inside
+// create_task): the same effect, without the compare-and-swap that settles two threads
+// registering one task at once.
+void register_new_task(TaskBase& task);
+}  // namespace internal
+
 }  // namespace v1
 }  // namespace stealio
 

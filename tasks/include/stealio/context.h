@@ -15,6 +15,10 @@
 // lock, a hash lookup and a reference-count increment; set() also copies the mapping (O(number
 // of variables set in that context)) and allocates the new value and a Token.
 //
+// Tasks: each task runs in a copy of its creator's context, as in asyncio, but the copy is made
+// on first need (internal::ContextSlot): until the task sets a variable it reads its creator's
+// mapping as it was at creation, without a lock, and creating it allocated no context.
+//
 // Example:
 //   const stealio::ContextVar<std::string> request_id("request_id", "none");
 //   request_id.get();                              // "none"

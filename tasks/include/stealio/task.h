@@ -141,7 +141,7 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   auto* s = new internal::TaskState<T>(loop, options.pinned, std::move(ctx), std::move(coro));
   Task<T> task(s);
   if (!options.name.empty()) s->set_name(options.name);
-  register_task(*s);
+  internal::register_new_task(*s);
   bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start);
   if (eager && loop.is_running_here()) {
     s->run_nested(loop);
