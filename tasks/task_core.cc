@@ -62,10 +62,12 @@ void TaskCore::run_nested(Loop& loop) {
 }
 
 void TaskCore::resume_in_step() {
-  {
+  // Unlocked first look: a cancel() that sets the flag after this read is one made during the
+  // step, and reaches the task after it (deliver_cancel_to, complete), as in asyncio.
+  if (must_cancel_.load(std::memory_order_acquire)) {
     tbb::spin_mutex::scoped_lock lock(mu_);
-    if (must_cancel_) {
-      must_cancel_ = false;
+    if (must_cancel_.load(std::memory_order_relaxed)) {
+      must_cancel_.store(false, std::memory_order_relaxed);
       resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_text()));
       // Cancelled before its first step: the coroutine never runs (after_step completes).
       if (!started_) return;
@@ -128,16 +130,21 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
   // the new _fut_waiter right after setting it; without this the request would wait for `f` to
   // complete on its own. Cleared before cancelling `f` and restored if `f` is already done, so a
   // request made meanwhile is never lost (it reaches the next step instead).
+  //
+  // The unlocked read may miss a request only if it is made after fut_waiter_ = &f was
+  // published; cancel() then finds &f in fut_waiter_ and cancels it itself.
+  if (!must_cancel_.load(std::memory_order_acquire)) return;
   std::string msg;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
-    if (!must_cancel_ || fut_waiter_.get() != &f) return;
-    must_cancel_ = false;
+    if (!must_cancel_.load(std::memory_order_relaxed) || fut_waiter_.get() != &f) return;
+    must_cancel_.store(false, std::memory_order_relaxed);
     msg = cancel_request_text();
   }
   if (f.cancel(msg)) return;
   tbb::spin_mutex::scoped_lock lock(mu_);
-  if (num_cancels_ > 0) must_cancel_ = true;  // unless uncancel() withdrew it meanwhile
+  // Unless uncancel() withdrew it meanwhile.
+  if (num_cancels_ > 0) must_cancel_.store(true, std::memory_order_relaxed);
 }
 
 void TaskCore::wakeup(TaskRef self, bool fifo) {
@@ -159,8 +166,7 @@ void TaskCore::complete() {
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     completing_ = true;  // a cancel() from now on is too late, as after asyncio's last __step
-    cancel_instead = must_cancel_;
-    must_cancel_ = false;
+    cancel_instead = must_cancel_.exchange(false, std::memory_order_relaxed);
     msg = cancel_request_text();
   }
   std::exception_ptr error = std::exchange(resume_exception_, nullptr);  // cancelled unstarted
@@ -197,16 +203,25 @@ bool TaskCore::cancel(std::string msg) {
     ++num_cancels_;
     waiting_on = fut_waiter_;
   }
-  // The awaited future's CancelledError reaches the coroutine when it wakes.
-  if (waiting_on && waiting_on->cancel(msg)) return true;
-  tbb::spin_mutex::scoped_lock lock(mu_);
-  if (completing_) {  // the task's last step ended meanwhile: it finishes as it was going to
-    --num_cancels_;
-    return false;
+  for (;;) {
+    // The awaited future's CancelledError reaches the coroutine when it wakes.
+    if (waiting_on && waiting_on->cancel(msg)) return true;
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    if (completing_) {  // the task's last step ended meanwhile: it finishes as it was going to
+      --num_cancels_;
+      return false;
+    }
+    // The task suspended on another future since we looked (its step was running): cancel
+    // that one. Setting must_cancel_ instead would leave the request waiting until the new
+    // future completes on its own, which may be never.
+    if (fut_waiter_ && fut_waiter_.get() != waiting_on.get()) {
+      waiting_on = fut_waiter_;
+      continue;
+    }
+    must_cancel_.store(true, std::memory_order_relaxed);
+    cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
+    return true;
   }
-  must_cancel_ = true;
-  cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
-  return true;
 }
 
 std::string TaskCore::cancel_request_text() const {
@@ -220,7 +235,7 @@ int TaskCore::cancelling() const {
 
 int TaskCore::uncancel() {
   tbb::spin_mutex::scoped_lock lock(mu_);
-  if (num_cancels_ > 0 && --num_cancels_ == 0) must_cancel_ = false;
+  if (num_cancels_ > 0 && --num_cancels_ == 0) must_cancel_.store(false, std::memory_order_relaxed);
   return num_cancels_;
 }
 

@@ -242,4 +242,40 @@ TEST(Cancel, RacingCancelAgainstCompletionOnAnotherWorkerEndsExactlyOnce) {
   RecordProperty("finished", results);
 }
 
+// A short busy delay of `n` steps, to vary where the two sides meet.
+void busy(int n) {
+  for (int i = 0; i < n; ++i) asm volatile("" ::: "memory");
+}
+
+Coro<int> arrive_then_await(std::shared_ptr<std::atomic<int>> arrived, int spins,
+                            Future<void> never) {
+  spin_arrive(*arrived);
+  busy(spins);
+  co_await never;  // only a cancellation ends this
+  co_return 1;
+}
+
+// cancel() from another thread while the task's step runs up to its suspension: whichever side
+// is first, the request must reach the future the task suspends on. (It used to be parked in
+// must_cancel_ when cancel() looked for the awaited future just before the task published it,
+// and the task then slept until that future completed on its own: here, never.)
+TEST(Cancel, RacingTheSuspensionStillCancelsTheNewlyAwaitedFuture) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  for (int round = 0; round < 1000; ++round) {
+    Future<void> never(sched.loop(0));
+    auto arrived = std::make_shared<std::atomic<int>>(0);
+    Task<int> t = sched.spawn(arrive_then_await(arrived, round % 64, never));
+    auto ended = std::make_shared<std::promise<void>>();
+    std::future<void> ended_f = ended->get_future();
+    t.add_done_callback([ended] { ended->set_value(); });
+    spin_arrive(*arrived);
+    busy((round * 7) % 64);
+    ASSERT_TRUE(t.cancel("race"));  // pending, and it never finishes on its own
+    stealio_test::get_within(ended_f);  // aborts if the request was lost
+    ASSERT_TRUE(t.cancelled());
+    EXPECT_EQ(cancel_message(t), "race");
+    EXPECT_TRUE(never.cancelled());
+  }
+}
+
 }  // namespace

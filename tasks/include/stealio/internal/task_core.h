@@ -17,10 +17,14 @@
 //
 // Threads: the coroutine and resume_/awaiting_/yield_ belong to the step in progress (steps of
 // one task never overlap). fut_waiter_, must_cancel_, cancel message and count are under mu_,
-// since cancel() may come from any thread.
+// since cancel() may come from any thread. must_cancel_ is also read without mu_ at the start of
+// a step and after a suspension (almost always false: no lock taken); a request that read misses
+// is one made during the step, and cancel() re-reads fut_waiter_ under mu_ before it settles
+// for must_cancel_, so it is never left waiting for the awaited future to complete on its own.
 #ifndef STEALIO_TASKS_INTERNAL_TASK_CORE_H_
 #define STEALIO_TASKS_INTERNAL_TASK_CORE_H_
 
+#include <atomic>
 #include <coroutine>
 #include <memory>
 #include <optional>
@@ -102,7 +106,7 @@ class TaskCore : public TaskBase, public FutureCore {
   CoreRef fut_waiter_;
   std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
   int num_cancels_ = 0;
-  bool must_cancel_ = false;
+  std::atomic<bool> must_cancel_{false};  // written under mu_; read first without it
   bool completing_ = false;  // under mu_: the last step ended; cancel() returns false from here
   // Step-local, like resume_.
   bool yield_ = false;
