@@ -161,37 +161,49 @@ void TaskCore::wakeup(TaskRef self, bool fifo) {
 }
 
 void TaskCore::complete() {
-  bool cancel_instead;
-  std::string msg;
-  {
-    tbb::spin_mutex::scoped_lock lock(mu_);
-    completing_ = true;  // a cancel() from now on is too late, as after asyncio's last __step
-    cancel_instead = must_cancel_.exchange(false, std::memory_order_relaxed);
-    msg = cancel_request_text();
-  }
   std::exception_ptr error = std::exchange(resume_exception_, nullptr);  // cancelled unstarted
   if (started_) error = coroutine_exception();
-  // Not listed by all_tasks from here on; waiters are woken below.
-  unregister_task(*this);
-  mark_done();
-  set_loop(*get_loop());
+  std::unique_ptr<std::string> cancelled_by;  // the coroutine ended with CancelledError(msg)
   if (error) {
     try {
       std::rethrow_exception(error);
     } catch (const CancelledError& c) {
-      finish_cancelled(c.what());
+      cancelled_by = std::make_unique<std::string>(c.what());
     } catch (...) {
-      try_set_exception(error);
     }
-  } else if (cancel_instead) {
-    finish_cancelled(msg);
-  } else {
-    finish_with_value();
   }
+  // Not listed by all_tasks from here on; waiters are woken below.
+  unregister_task(*this);
+  mark_done();
+  set_loop(*get_loop());
+  // One critical section decides and publishes the outcome: a cancel() from its end on is too
+  // late (completing_), as after asyncio's last __step; one made before it is honoured.
+  Waiters ws;
+  {
+    tbb::spin_mutex::scoped_lock lock(mu_);
+    completing_ = true;
+    const bool cancel_instead = must_cancel_.exchange(false, std::memory_order_relaxed);
+    if (cancelled_by) {
+      cancel_msg_ = std::move(cancelled_by);
+      ws = publish_locked(FutureState::kCancelled);
+    } else if (error) {
+      exception_ = std::move(error);
+      ws = publish_locked(FutureState::kFinished);
+    } else if (cancel_instead) {
+      cancel_msg_ = std::make_unique<std::string>(cancel_request_text());
+      ws = publish_locked(FutureState::kCancelled);
+    } else {
+      try {
+        write_value();
+      } catch (...) {  // T's move threw: the task fails with that, rather than never ending
+        exception_ = std::current_exception();
+      }
+      ws = publish_locked(FutureState::kFinished);
+    }
+  }
+  dispatch(ws);
   destroy_coroutine();
 }
-
-void TaskCore::finish_cancelled(std::string msg) { cancel_state(std::move(msg)); }
 
 bool TaskCore::cancel(std::string msg) {
   CoreRef waiting_on;

@@ -81,6 +81,11 @@ class TaskBase {
   }
   // Takes a reference only if the task is still alive (count not zero). Used by snapshots.
   bool try_retain() const noexcept;
+  // retain() for a task no other thread can reach yet (before register_task and before its
+  // first step is scheduled): a plain store instead of an atomic read-modify-write.
+  void retain_unshared() const noexcept {
+    refs_.store(refs_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
 
   // Runs the task's next step on the calling worker. Called by the scheduler for work scheduled
   // with schedule_step(); the scheduler holds a reference for the duration of the call. A step

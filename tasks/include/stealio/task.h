@@ -85,12 +85,8 @@ class TaskState final : public TaskCore {
   std::exception_ptr coroutine_exception() const noexcept override {
     return coro_.handle().promise().exception();
   }
-  void finish_with_value() override {
-    if constexpr (std::is_void_v<T>) {
-      try_finish([] {});
-    } else {
-      try_finish([this] { value.set(coro_.handle().promise().result()); });
-    }
+  void write_value() override {
+    if constexpr (!std::is_void_v<T>) value.set(coro_.handle().promise().result());
   }
   void destroy_coroutine() noexcept override { coro_ = Coro<T>(); }
   bool coroutine_done() const noexcept override { return coro_.done(); }
@@ -138,15 +134,23 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   // A given context is shared; else the creator's is copied (deferred: see ContextSlot).
   internal::ContextSlot ctx = options.context ? internal::ContextSlot(*options.context)
                                               : internal::ContextSlot::inherit_current();
+  const bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start) &&
+                     loop.is_running_here();
   auto* s = new internal::TaskState<T>(loop, options.pinned, std::move(ctx), std::move(coro));
   Task<T> task(s);
+  // The first step's reference, taken while no other thread can see the task (registering it
+  // publishes it to all_tasks): one atomic read-modify-write less per task.
+  TaskRef first_step;
+  if (!eager) {
+    s->retain_unshared();
+    first_step = TaskRef::adopt(s);
+  }
   if (!options.name.empty()) s->set_name(options.name);
   internal::register_new_task(*s);
-  bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start);
-  if (eager && loop.is_running_here()) {
+  if (eager) {
     s->run_nested(loop);
   } else {
-    schedule_step(TaskRef(s));
+    schedule_step(std::move(first_step));
   }
   return task;
 }

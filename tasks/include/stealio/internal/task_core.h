@@ -81,9 +81,9 @@ class TaskCore : public TaskBase, public FutureCore {
   ~TaskCore();
 
   // The typed side (TaskState<T>): the coroutine's exception, if it ended with one; moving its
-  // value into the task (through try_finish); the frame.
+  // value into the task (write_value, under mu_, in complete()); the frame.
   virtual std::exception_ptr coroutine_exception() const noexcept = 0;
-  virtual void finish_with_value() = 0;
+  virtual void write_value() = 0;  // with mu_ held, by complete()
   virtual void destroy_coroutine() noexcept = 0;
   virtual bool coroutine_done() const noexcept = 0;
 
@@ -95,7 +95,6 @@ class TaskCore : public TaskBase, public FutureCore {
   void after_step();
   void deliver_cancel_to(FutureCore& f);
   void complete();
-  void finish_cancelled(std::string msg);
   std::string cancel_request_text() const;  // with mu_ held
 
   std::coroutine_handle<> resume_;
