@@ -28,8 +28,9 @@ void Idle::add_sleeper(int index) {
     sleepers_.push_back(index);
     sleeping_.fetch_add(1, memory_order_seq_cst);
   }
-  // Orders the caller's re-check of the queues after the announcement (see the header).
-  fence_seq_cst();
+  // Orders the caller's re-check of the queues after the announcement, against the light fence
+  // every pusher runs between its push and its read of sleeping_ (see the header).
+  heavy_fence();
 }
 
 void Idle::remove_sleeper(int index) {

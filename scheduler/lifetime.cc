@@ -9,12 +9,22 @@ namespace stealio {
 inline namespace v1 {
 namespace {
 
-// The current-task slot holds a TaskBase* whose bit 0 a reader from another thread sets while it
-// takes a reference (TaskBase is at least 8-byte aligned). leave_task waits for the bit to clear,
-// so the task, alive while it sits in the slot, is still alive when the reader retains it.
-constexpr std::uintptr_t kReaderBit = 1;
-
+// The current-task slot. A task is alive while it sits in the slot (whoever runs its step holds a
+// reference until after it left), so the only danger is a thread other than the worker reading
+// the slot and retaining the task after the worker took it out and freed it. Such a reader
+// publishes the pointer it read as a hazard (slot_hazard_), then checks that the slot still
+// holds it; whoever takes a task out of the slot then waits while the hazard names that task.
+// Dekker, with asymmetric fences (atomic.h): the worker, which swaps the slot twice per step,
+// pays a compiler barrier; the foreign reader, which is rare (debuggers, monitors), pays the
+// heavy fence. Either the worker sees the hazard and waits for the reader to take its
+// reference, or the reader sees the slot as it is after the swap and tries again.
 std::uintptr_t bits(const TaskBase* t) { return reinterpret_cast<std::uintptr_t>(t); }
+
+// After taking `taken` out of the slot: wait for a reader about to retain it.
+void wait_for_slot_reader(std::uintptr_t taken, const std::atomic<std::uintptr_t>& hazard) noexcept {
+  internal::light_fence();
+  while (hazard.load(std::memory_order_acquire) == taken) internal::cpu_relax();
+}
 
 }  // namespace
 
@@ -37,22 +47,21 @@ void unregister_task(TaskBase& task) noexcept {
 }
 
 TaskRef current_task(const Loop& loop) {
-  std::uintptr_t v = loop.slot_.load(std::memory_order_acquire);
   if (loop.is_running_here()) {
-    // The running step's task is alive; only our own thread changes the slot.
-    return TaskRef(reinterpret_cast<TaskBase*>(v & ~kReaderBit));
+    // The running step's task is alive; only our own thread takes tasks out of the slot.
+    return TaskRef(reinterpret_cast<TaskBase*>(loop.slot_.load(std::memory_order_acquire)));
   }
-  for (;;) {
-    if (v == 0) return nullptr;
-    if (v & kReaderBit) {
-      internal::cpu_relax();
-      v = loop.slot_.load(std::memory_order_acquire);
-      continue;
-    }
-    if (loop.slot_.compare_exchange_weak(v, v | kReaderBit, std::memory_order_acquire)) break;
+  std::lock_guard<std::mutex> lock(loop.slot_reader_mu_);
+  std::uintptr_t v = loop.slot_.load(std::memory_order_acquire);
+  while (v != 0) {
+    loop.slot_hazard_.store(v, std::memory_order_relaxed);
+    internal::heavy_fence();
+    const std::uintptr_t again = loop.slot_.load(std::memory_order_acquire);
+    if (again == v) break;  // still in the slot after the hazard was visible: alive
+    v = again;
   }
   TaskRef ref(reinterpret_cast<TaskBase*>(v));
-  loop.slot_.store(v, std::memory_order_release);
+  loop.slot_hazard_.store(0, std::memory_order_release);
   return ref;
 }
 
@@ -78,16 +87,12 @@ void leave_task(Loop& loop, TaskBase& task) {
   std::uintptr_t expected = bits(&task);
   while (!loop.slot_.compare_exchange_weak(expected, 0, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {
-    if (expected == bits(&task) || expected == (bits(&task) | kReaderBit)) {
-      // Spurious failure, or a reader is taking a reference: wait for it.
-      if (expected & kReaderBit) internal::cpu_relax();
-      expected = bits(&task);
-      continue;
-    }
+    if (expected == bits(&task)) continue;  // spurious failure
     TaskRef current = current_task(loop);
     throw RuntimeError("Leaving task " + task.repr() + " does not match the current task " +
                        (current ? current->repr() : std::string("None")) + ".");
   }
+  wait_for_slot_reader(bits(&task), loop.slot_hazard_);
 }
 
 namespace internal {
@@ -102,20 +107,28 @@ void record_loop(Loop& loop, TaskBase& task) noexcept {
   }
 }
 
+// Called on the loop's worker only, around a step it runs nested (create_task's eager step, an
+// inline join): a plain store, since enter_task from another thread (a misuse) cannot succeed
+// while the slot holds the running step's task, and a compare-and-swap is kept for the case
+// where the slot is empty (a callback creating an eager task).
 TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
-  std::uintptr_t cur = loop.slot_.load(std::memory_order_acquire);
-  for (;;) {
-    if (cur & kReaderBit) {  // a reader is taking a reference: let it finish
-      cpu_relax();
-      cur = loop.slot_.load(std::memory_order_acquire);
-      continue;
-    }
-    if (loop.slot_.compare_exchange_weak(cur, bits(task), std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
-      if (task) record_loop(loop, *task);
-      return reinterpret_cast<TaskBase*>(cur);
+  std::uintptr_t cur = loop.slot_.load(std::memory_order_relaxed);
+  if (cur != 0) {
+    loop.slot_.store(bits(task), std::memory_order_release);
+  } else {
+    while (!loop.slot_.compare_exchange_weak(cur, bits(task), std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+      if (cur != 0) {
+        // Another thread entered a task meanwhile (a misuse): the nested step still runs as
+        // ours, and that thread's leave_task will report the mismatch.
+        loop.slot_.store(bits(task), std::memory_order_release);
+        break;
+      }
     }
   }
+  if (cur != 0) wait_for_slot_reader(cur, loop.slot_hazard_);
+  if (task) record_loop(loop, *task);
+  return reinterpret_cast<TaskBase*>(cur);
 }
 }  // namespace internal
 

@@ -68,6 +68,7 @@ SchedulerCore::SchedulerCore(Scheduler& sched, SchedulerOptions options)
         return options;
       }()),
       registry_(options_.workers) {
+  enable_asymmetric_fences();  // before any worker or pusher of this scheduler exists
   workers_.reserve(static_cast<std::size_t>(options_.workers));
   for (int i = 0; i < options_.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, sched, i));

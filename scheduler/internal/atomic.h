@@ -36,6 +36,31 @@ inline void fence_seq_cst() noexcept {
 inline void fence_seq_cst() noexcept { std::atomic_thread_fence(std::memory_order_seq_cst); }
 #endif
 
+// Asymmetric fences (Linux membarrier, as folly's asymmetric_thread_fence_heavy/light): a
+// light_fence() on a hot path and a heavy_fence() on a rare one order memory as two seq_cst
+// fences would. The light one is then only a compiler barrier, and the heavy one a
+// membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) system call that makes every running thread of
+// the process execute a full barrier. Used by the wake-up rule (idle.h): every push of work is
+// followed by a light fence, and only a worker about to park pays the heavy one.
+//
+// enable_asymmetric_fences() registers the process once (the scheduler calls it before its
+// workers start). Where the kernel lacks membarrier, and under ThreadSanitizer (which does not
+// model it), both are fence_seq_cst().
+void enable_asymmetric_fences() noexcept;
+void heavy_fence() noexcept;
+extern std::atomic<bool> g_asymmetric_fences;
+inline void light_fence() noexcept {
+#if defined(STEALIO_TSAN)
+  fence_seq_cst();
+#else
+  if (g_asymmetric_fences.load(std::memory_order_relaxed)) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    fence_seq_cst();
+  }
+#endif
+}
+
 // Size of a cache line; fields written by different threads sit this far apart.
 inline constexpr std::size_t kCacheLine = 64;
 

@@ -521,8 +521,8 @@ class OneShot final : public TaskBase {
 
 // Each worker enters and leaves a fresh task per callback and frees it right after leave_task,
 // while outside threads read every loop's current task. A reference handed out by
-// current_task(loop) must keep its task alive (the slot's reader bit makes leave_task wait), so
-// using it is always safe; ASan reports the use of a freed task otherwise.
+// current_task(loop) must keep its task alive (the reader's hazard pointer makes leave_task
+// wait), so using it is always safe; ASan reports the use of a freed task otherwise.
 TEST_P(SchedulerStress, CurrentTaskFromOutsideWhileTasksComeAndGo) {
   const int workers = GetParam();
   const long per_loop = 4000L * kScale;

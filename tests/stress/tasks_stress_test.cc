@@ -34,12 +34,18 @@ Coro<std::uint64_t> tree(int depth, int fanout) {
   co_return n;
 }
 
-// Samples every loop's all_tasks and checks each snapshot until told to stop.
+// Samples every loop's all_tasks and current task, and checks them, until told to stop. The
+// current task is read while the workers swap it for steps they run nested (eager starts, inline
+// joins) and free it right after: a reference current_task() hands out must keep it alive (ASan
+// reports the use of a freed task otherwise).
 void sample_until(Scheduler& sched, const std::atomic<bool>& stop, std::atomic<int>& bad,
                   std::atomic<int>& samples) {
   while (!stop.load(std::memory_order_acquire)) {
     for (int i = 0; i < sched.workers(); ++i) {
       stealio::Loop& loop = sched.loop(i);
+      if (stealio::TaskRef t = stealio::current_task(loop)) {
+        if (t->get_loop() == nullptr || t->repr().empty()) ++bad;
+      }
       std::vector<stealio::TaskRef> snap = stealio::all_tasks(loop);
       for (const auto& t : snap) {
         if (t->get_loop() == nullptr || t->get_name().empty()) ++bad;

@@ -15,6 +15,7 @@
 #define STEALIO_LOOP_H_
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -115,9 +116,14 @@ class Loop {
   Scheduler* const sched_;
   internal::Worker* const worker_;
   const int index_;
-  // The current task. Bit 0 is set while another thread takes a reference to the task in the
-  // slot (current_task from another thread); leave_task waits for it to clear.
-  mutable std::atomic<std::uintptr_t> slot_{0};
+  // The current task (a TaskBase*). Its writers: enter_task/leave_task (compare-and-swap, from
+  // any thread) and the worker's nested steps (a plain store, swap_current_task).
+  std::atomic<std::uintptr_t> slot_{0};
+  // A thread other than the worker taking a reference to the task in the slot (current_task)
+  // publishes it here first (a hazard pointer); whoever takes that task out of the slot waits
+  // until it is cleared (lifetime.cc). One such reader per loop at a time.
+  mutable std::atomic<std::uintptr_t> slot_hazard_{0};
+  mutable std::mutex slot_reader_mu_;
   // Counted by enter_task from whichever thread records the migration.
   std::atomic<std::uint64_t> migrations_in_{0};
   std::atomic<std::uint64_t> migrations_out_{0};
