@@ -1,9 +1,8 @@
-// internal::WsDeque: the owner's push/pop pair, and taking an item by pop (owner) versus by
-// steal (thief). Single-threaded: these are the uncontended costs, the common case.
-//
-// Then the same workloads on internal::WsRing (Tokio's bounded ring, the alternative design),
-// side by side as BM_Deque_<workload> / BM_Ring_<workload>, and a two-thread fork-join pattern
-// (owner pushes 2, pops 1, then drains, while a thief steals). The verdict is in ws_ring.h.
+// internal::WsDeque against internal::WsRing (Tokio's bounded ring, the alternative design),
+// workload by workload, side by side as BM_Deque_<workload> / BM_Ring_<workload>: the owner's
+// push/pop pair, a batch taken by pop (owner) versus by steal (thief), both single-threaded (the
+// uncontended costs, the common case); a two-thread fork-join pattern (owner pushes 2, pops 1,
+// then drains, while a thief steals); and the deque's growth path. The verdict is in ws_ring.h.
 #include "scheduler/internal/ws_deque.h"
 
 #include <benchmark/benchmark.h>
@@ -22,41 +21,6 @@ using stealio::internal::WsDeque;
 using stealio::internal::WsRing;
 
 int g_items[1024];
-
-// One push and one pop at the bottom: what a worker pays to queue and run one step locally.
-void BM_PushPop(benchmark::State& state) {
-  WsDeque<int*> d;
-  for (auto _ : state) {
-    d.push(&g_items[0]);
-    benchmark::DoNotOptimize(d.pop());
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_PushPop);
-
-// A batch of `n` pushes then `n` pops (LIFO), per item.
-void BM_PushBatchThenPop(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  WsDeque<int*> d;
-  for (auto _ : state) {
-    for (int i = 0; i < n; ++i) d.push(&g_items[i & 1023]);
-    for (int i = 0; i < n; ++i) benchmark::DoNotOptimize(d.pop());
-  }
-  state.SetItemsProcessed(state.iterations() * n);
-}
-BENCHMARK(BM_PushBatchThenPop)->Arg(16)->Arg(1024);
-
-// The same batch taken from the top by steal (the thief's path: fence + CAS per item).
-void BM_PushBatchThenSteal(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
-  WsDeque<int*> d;
-  for (auto _ : state) {
-    for (int i = 0; i < n; ++i) d.push(&g_items[i & 1023]);
-    for (int i = 0; i < n; ++i) benchmark::DoNotOptimize(d.steal());
-  }
-  state.SetItemsProcessed(state.iterations() * n);
-}
-BENCHMARK(BM_PushBatchThenSteal)->Arg(16)->Arg(1024);
 
 // Pushes that double the ring from a small start, then drains: the growth path.
 void BM_GrowFromSmallRing(benchmark::State& state) {

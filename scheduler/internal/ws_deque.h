@@ -17,11 +17,11 @@
 // Why Chase–Lev and not Tokio's bounded ring with steal-half: fork-join code pushes deep stacks
 // of children and wants LIFO for the owner; Tokio's ring is FIFO for the owner (breadth-first,
 // which holds every pending child in memory at once) and overflows to the shared injection
-// queue. Measured against a port of it (ws_ring.h, perf/ws_deque_bench.cc, 2-core box, median
-// of 3): the ring is cheaper per operation (push+pop 6.9 vs 13.1 ns; stealing a batch of 16,
-// 9.5 vs 15.0 ns per item), but fork-join throughput is a tie (push 2/pop 1 with a thief: 73.2
-// vs 72.5 M items/s; a depth-12 tree: 58.9 vs 58.5 us) while the ring holds 757 pending
-// children at peak against the deque's 13, spilling into the injection queue.
+// queue. Measured against a port of it (ws_ring.h, perf/ws_deque_bench.cc, 2-core machine,
+// medians): the ring is cheaper per operation (push+pop 6.3 vs 13.8 ns; stealing a batch of 16,
+// 9.5 vs 15.0 ns per item), but with a thief at work the deque moves 1.4x more fork-join items
+// (push 2/pop 1: 23.0 vs 16.0 M items/s), and the ring holds 757 pending children at peak in a
+// depth-12 tree against the deque's 13, spilling into the injection queue.
 #ifndef STEALIO_INTERNAL_WS_DEQUE_H_
 #define STEALIO_INTERNAL_WS_DEQUE_H_
 

@@ -31,10 +31,13 @@
 //   PushBatchThenSteal(Half)/1024 15.0 ns vs  3.7 ns  (ring: mostly the injection vector)
 //   ForkJoin2T (push 2, pop 1)   72.5 vs 73.2 M items/s (thief's share < 0.02% on this box)
 //   ForkJoinTree/12 (8191 nodes) 58.5 vs 58.9 us; peak nodes queued 13 vs 757 (overflowing)
-// Verdict: keep WsDeque. The ring's single-item costs are equal or lower and steal-half
-// amortises a steal's CAS over many items, but on fork-join patterns throughput is a tie, and
-// the ring's FIFO owner walks the tree breadth-first: 58x more pending children held at once,
-// spilled into the shared injection queue. LIFO keeps that bounded by the depth; each pending
+// Re-run on the idle machine (same command, --benchmark_repetitions=5, medians), where the
+// thief really takes work: ForkJoin2T 23.0 (deque) vs 16.0 (ring) M items/s, the thief taking
+// 35% vs 38%; ForkJoinTree/12 63.4 vs 52.7 us; PushPop 13.8 vs 6.3 ns.
+// Verdict: keep WsDeque. The ring's single-item costs are lower and steal-half amortises a
+// steal's CAS over many items, but with a thief at work the deque moves 1.4x more fork-join
+// items per second, and the ring's FIFO owner walks the tree breadth-first: 58x more pending
+// children held at once, spilled into the shared injection queue. LIFO keeps that bounded by the depth; each pending
 // child is a live coroutine frame, a cost these pure-queue benchmarks do not even charge.
 #ifndef STEALIO_INTERNAL_WS_RING_H_
 #define STEALIO_INTERNAL_WS_RING_H_
