@@ -15,6 +15,9 @@
 #   STANDALONE=1           build perf/compare on its own even when the top-level project
 #                          includes it (then no stealio variants)
 #   CMAKE_ARGS="..."       extra arguments for the cmake configure step
+#   BIN_DIR=<dir>          run the cmp_* executables already in DIR and build nothing (for a
+#                          machine without the build dependencies: build here, copy the
+#                          executables and their shared libraries there, set LD_LIBRARY_PATH)
 #
 # Runs are interleaved: for each workload and thread count, run r executes every system once
 # before run r+1 starts, and the order of the systems rotates by one each run, so slow drift on a
@@ -45,25 +48,32 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # --- build -------------------------------------------------------------------------------------
 # From the top-level project when it adds perf/compare (that is where stealio::stealio exists;
 # STEALIO_BUILD_COMPARE is the option it is expected to sit behind), otherwise perf/compare
-# alone. Extra configure arguments can come in CMAKE_ARGS.
-if [ -z "${STANDALONE:-}" ] && [ -f CMakeLists.txt ] && grep -q 'perf/compare' CMakeLists.txt; then
-  configure=(-S . -DSTEALIO_BUILD_COMPARE=ON -DSTEALIO_BUILD_TESTS=OFF -DSTEALIO_BUILD_DEMO=OFF)
-  build_dir=${BUILD_DIR:-build-compare-stealio}
+# alone. Extra configure arguments can come in CMAKE_ARGS. With BIN_DIR set, nothing is built.
+build() {
+  local configure build_dir
+  if [ -z "${STANDALONE:-}" ] && [ -f CMakeLists.txt ] && grep -q 'perf/compare' CMakeLists.txt; then
+    configure=(-S . -DSTEALIO_BUILD_COMPARE=ON -DSTEALIO_BUILD_TESTS=OFF -DSTEALIO_BUILD_DEMO=OFF)
+    build_dir=${BUILD_DIR:-build-compare-stealio}
+  else
+    configure=(-S perf/compare)
+    build_dir=${BUILD_DIR:-build-compare}
+  fi
+  mkdir -p "$build_dir"
+  log "configuring ${configure[1]} in $build_dir (Release)"
+  # shellcheck disable=SC2086  # CMAKE_ARGS is a list of arguments
+  cmake "${configure[@]}" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} \
+    > "$build_dir/configure.log" 2>&1 || { cat "$build_dir/configure.log" >&2; exit 1; }
+  log "building cmp_all with $jobs job(s)"
+  cmake --build "$build_dir" --target cmp_all -j "$jobs" >&2
+  # The executables land in the build tree's perf/compare folder, or at its top when standalone.
+  if [ -d "$build_dir/perf/compare" ]; then echo "$build_dir/perf/compare"; else echo "$build_dir"; fi
+}
+if [ -n "${BIN_DIR:-}" ]; then
+  bin_dir=$BIN_DIR
+  log "running the executables in $bin_dir (nothing built)"
 else
-  configure=(-S perf/compare)
-  build_dir=${BUILD_DIR:-build-compare}
+  bin_dir=$(build)
 fi
-mkdir -p "$build_dir"
-log "configuring ${configure[1]} in $build_dir (Release)"
-# shellcheck disable=SC2086  # CMAKE_ARGS is a list of arguments
-cmake "${configure[@]}" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} \
-  > "$build_dir/configure.log" 2>&1 || { cat "$build_dir/configure.log" >&2; exit 1; }
-log "building cmp_all with $jobs job(s)"
-cmake --build "$build_dir" --target cmp_all -j "$jobs"
-
-# The executables land in the build tree's perf/compare folder, or at its top when standalone.
-bin_dir=$build_dir
-[ -d "$build_dir/perf/compare" ] && bin_dir=$build_dir/perf/compare
 
 # --- python for the summary --------------------------------------------------------------------
 # The table needs only the standard library; the chart needs matplotlib. Debian's
@@ -91,7 +101,7 @@ fi
 {
   echo "# date: $(date -Is)"
   echo "# host: $(uname -srm), $ncpu hardware threads, load average $(loadavg)"
-  echo "# compiler: $(c++ --version | head -n 1)"
+  echo "# compiler: $(c++ --version 2> /dev/null | head -n 1)${BIN_DIR:+ (executables prebuilt in $BIN_DIR)}"
   echo "# runs: $runs per cell, threads: $threads_list"
 } > "$results"
 
