@@ -20,6 +20,17 @@ bool Idle::end_search() noexcept {
   return searching_.fetch_sub(1, memory_order_seq_cst) == 1;
 }
 
+bool Idle::begin_poll() noexcept {
+  const int limit = std::max(2, static_cast<int>(parkers_.size()) / 4);
+  int n = polling_.load(memory_order_relaxed);
+  while (n < limit) {
+    if (polling_.compare_exchange_weak(n, n + 1, memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+void Idle::end_poll() noexcept { polling_.fetch_sub(1, memory_order_relaxed); }
+
 void Idle::add_sleeper(int index) {
   {
     MutexLock lock(&mu_);

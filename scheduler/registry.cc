@@ -1,5 +1,6 @@
 #include "scheduler/internal/registry.h"
 
+#include <algorithm>
 #include <functional>
 #include <thread>
 
@@ -9,19 +10,25 @@ namespace stealio {
 inline namespace v1 {
 namespace internal {
 namespace {
-// Shards for threads that are not workers of this scheduler (tests, outside spawners).
-constexpr int kOutsideShards = 4;
+// Shards for threads that are not workers of this scheduler (tests, outside spawners): at least
+// this many, and as many as there are workers.
+constexpr int kMinOutsideShards = 4;
 }  // namespace
 
 Registry::Registry(int worker_shards)
     : worker_shards_(worker_shards),
-      num_shards_(worker_shards + kOutsideShards),
+      outside_shards_(std::max(kMinOutsideShards, worker_shards)),
+      num_shards_(worker_shards + outside_shards_),
       shards_(new Shard[static_cast<std::size_t>(num_shards_)]) {}
 
 int Registry::home_shard(int worker_index) const noexcept {
   if (worker_index >= 0) return worker_index;
-  std::size_t h = std::hash<std::thread::id>{}(std::this_thread::get_id());
-  return worker_shards_ + static_cast<int>(h % kOutsideShards);
+  // An outside thread's tasks are unregistered by whichever workers finish them, so they are
+  // spread over the outside shards, one shard after the other, starting where the thread's hash
+  // says. With one shard per outside thread, 15 workers finishing one thread's 1,000,000 spawns
+  // all fought over that shard's lock.
+  thread_local std::size_t next = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return worker_shards_ + static_cast<int>(next++ % static_cast<std::size_t>(outside_shards_));
 }
 
 void Registry::add(TaskBase& t, int shard) {

@@ -1,5 +1,6 @@
 #include "scheduler/internal/worker.h"
 
+#include <algorithm>
 #include <exception>
 #include <thread>
 
@@ -12,6 +13,8 @@ namespace {
 
 thread_local Worker* tls_worker = nullptr;
 constexpr std::uint64_t kFairnessInterval = 61;
+// The most steps a worker takes from the injection queue at once.
+constexpr std::size_t kInjectBatch = 32;
 
 // absl's clock for the parker from the loop's steady clock.
 absl::Time to_absl_deadline(TimePoint when) {
@@ -131,7 +134,7 @@ void Worker::run_step(TaskBase* t) noexcept {
 TaskBase* Worker::next_local() {
   TaskBase* t;
   if (tick_ % kFairnessInterval == 0) {
-    if ((t = core_.inject().pop())) return t;
+    if ((t = take_injected())) return t;
     if ((t = pinned_.pop())) return t;
     if ((t = yield_.pop())) return t;
     if ((t = deque_.steal())) return t;  // the oldest step of our own deque
@@ -139,7 +142,30 @@ TaskBase* Worker::next_local() {
   if ((t = deque_.pop())) return t;
   if ((t = pinned_.pop())) return t;
   if ((t = yield_.pop())) return t;
-  return core_.inject().pop();
+  return take_injected();
+}
+
+// Takes a share of the injection queue in one lock acquisition (its length over the number of
+// workers, plus one, at most kInjectBatch): returns the oldest step and pushes the others onto
+// our deque, newest first, so that we pop them in the order they were submitted and idle workers
+// can steal them from us. Then wakes a worker if any is parked and nobody searches.
+//
+// A lone worker takes one step at a time: it has nobody to share the lock with, and the fairness
+// turn in next_local() (the injection queue before the deque) would run a newer batch before the
+// rest of the older one. So with one worker, steps from outside run in submission order.
+TaskBase* Worker::take_injected() {
+  TaskQueue& q = core_.inject();
+  const std::size_t workers = static_cast<std::size_t>(core_.num_workers());
+  if (workers == 1) return q.pop();
+  const std::size_t len = q.size();
+  if (len == 0) return nullptr;
+  TaskBase* batch[kInjectBatch];
+  const std::size_t want = std::min(len / workers + 1, kInjectBatch);
+  const std::size_t n = q.pop_batch(batch, want);
+  if (n == 0) return nullptr;
+  for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
+  if (n > 1) core_.idle().notify_work();
+  return batch[0];
 }
 
 TaskBase* Worker::search() {
@@ -157,7 +183,7 @@ TaskBase* Worker::search() {
     if (t) {
       bump(steals_);
     } else {
-      t = core_.inject().pop();
+      t = take_injected();
     }
   }
   // The last searcher to find work wakes another worker: there may be more.
@@ -177,20 +203,36 @@ bool Worker::work_visible() const noexcept {
 }
 
 void Worker::sleep() {
-  // Poll a few microseconds before parking: work that arrives meanwhile (an outside thread
-  // spawning one task at a time, a task woken by the other worker) is taken without the futex
-  // round trip of a park and an unpark (~30 us on our machines; perf on 1,000,000 outside spawns
-  // at one worker showed most of the time in the kernel). A polling worker is neither searching
-  // nor asleep, so pushers wake nobody meanwhile; it yields the CPU between polls and then
-  // parks, so an idle scheduler still burns nothing.
+  // Poll a while before parking: work that arrives meanwhile (an outside thread spawning one
+  // task at a time, a task woken by the other worker) is taken without the futex round trip of
+  // a park and an unpark (~30 us on our machines; perf on 1,000,000 outside spawns at one worker
+  // showed most of the time in the kernel). A polling worker is neither searching nor asleep, so
+  // pushers wake nobody meanwhile; it yields the CPU between its last polls and then parks, so an
+  // idle scheduler still burns nothing.
+  //
+  // Every poll reads lines that busy threads write (the injection queue, each deque's ends), so
+  // each poll costs the writer a cache-line transfer. Hence few pollers (Idle::begin_poll: a
+  // quarter of the workers, at least 2; the rest park at once) and polls that back off from 32 to
+  // at most 256 pauses apart, which bounds how late a poller notices new work (a polling worker
+  // is not woken by pushers). 1,000,000 outside spawns at 16 workers on the 16-core device,
+  // seconds, 3 runs: every idle worker polling every 32 pauses 4.0-4.4; a quarter polling
+  // 1.5-1.7; all backing off to 4096 pauses 1.8-2.2; a quarter backing off to 4096 1.4-1.5, but
+  // then a poller could take ~0.3 ms to notice work and the blocked matmul at 16 threads went
+  // 0.044-0.118 s; this schedule 1.8-1.9, matmul 0.041-0.049 (oneTBB 0.031-0.035, same run).
   constexpr int kPolls = 16;
-  constexpr int kPausesPerPoll = 32;
-  for (int poll = 0; poll < kPolls; ++poll) {
-    for (int i = 0; i < kPausesPerPoll; ++i) cpu_relax();
-    if (work_visible()) return;
-    if (poll >= kPolls / 2) std::this_thread::yield();
-  }
+  constexpr int kMaxPauses = 256;
   Idle& idle = core_.idle();
+  if (idle.begin_poll()) {
+    bool found = false;
+    for (int poll = 0, pauses = 32; poll < kPolls && !found;
+         ++poll, pauses = std::min(2 * pauses, kMaxPauses)) {
+      for (int i = 0; i < pauses; ++i) cpu_relax();
+      found = work_visible();
+      if (!found && poll >= kPolls / 2) std::this_thread::yield();
+    }
+    idle.end_poll();
+    if (found) return;
+  }
   idle.add_sleeper(index_);
   if (work_visible()) {
     idle.remove_sleeper(index_);

@@ -47,6 +47,11 @@ class Idle {
   // Returns true when the caller was the last searcher.
   bool end_search() noexcept;
 
+  // Before parking, a worker may poll the queues for a while (Worker::sleep): only a few at once
+  // (a quarter of the workers, at least 2). True when the caller may poll; then end_poll().
+  bool begin_poll() noexcept;
+  void end_poll() noexcept;
+
   // The sleeping protocol: add_sleeper, re-check the queues, park, remove_sleeper.
   void add_sleeper(int index);
   void remove_sleeper(int index);
@@ -62,6 +67,7 @@ class Idle {
   const std::vector<Parker*> parkers_;
   alignas(kCacheLine) atomic<int> searching_{0};
   alignas(kCacheLine) atomic<int> sleeping_{0};
+  alignas(kCacheLine) atomic<int> polling_{0};
   Mutex mu_;
   std::vector<int> sleepers_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> asleep_ ABSL_GUARDED_BY(mu_);

@@ -1,13 +1,15 @@
 // Registry: the tasks registered with one scheduler, for all_tasks().
 //
-// Sharding. One shard per worker plus a few for threads outside the scheduler. A thread registers
-// into its own shard (a worker into its own), so the register/unregister pair of a task that
-// starts and ends on one worker only touches that worker's shard: an uncontended lock on a cache
-// line no other worker writes. A task that migrated unregisters from its creator's shard (one
-// cross-core lock, paid only by migrated tasks). all_tasks() locks the shards one at a time; it
-// never holds two, so it never blocks every worker at once. (Tokio's OwnedTasks shards a list by
-// task id; CPython 3.14 keeps per-thread lists; ours is per-thread too because the thread that
-// creates a task is, for fork-join work, almost always the one that finishes it.)
+// Sharding. One shard per worker, plus as many (at least 4) for threads outside the scheduler.
+// A worker registers into its own shard, so the register/unregister pair of a task that starts
+// and ends on one worker only touches that worker's shard: an uncontended lock on a cache line
+// no other worker writes. An outside thread registers into the outside shards in turn, since
+// its tasks are finished by whichever workers take them. A task that migrated unregisters from
+// its creator's shard (one cross-core lock, paid only by migrated tasks). all_tasks() locks the
+// shards one at a time; it never holds two, so it never blocks every worker at once. (Tokio's
+// OwnedTasks shards a list by task id; CPython 3.14 keeps per-thread lists; ours is per-thread
+// for workers because the thread that creates a task is, for fork-join work, almost always the
+// one that finishes it.)
 //
 // The shard lock is a SpinMutex: the owner's register/unregister hold it for a few stores.
 // Invariants, per shard under its lock:
@@ -48,7 +50,9 @@ class Registry {
   void add_new(TaskBase& t, int shard);
   void remove(TaskBase& t) noexcept;
 
-  // The shard of the calling thread: its worker's index, or a hash of the thread among the rest.
+  // The shard to register into from the calling thread: its worker's index; for a thread that is
+  // not a worker, the next of the outside shards (in turn, so that the workers that finish its
+  // tasks do not all unregister from one shard).
   int home_shard(int worker_index) const noexcept;
 
   // Appends a reference to every registered, alive task for which `keep` is true.
@@ -72,6 +76,7 @@ class Registry {
   void link(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
 
   const int worker_shards_;
+  const int outside_shards_;
   const int num_shards_;
   std::unique_ptr<Shard[]> shards_;
   atomic<bool> closed_{false};

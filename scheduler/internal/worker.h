@@ -102,6 +102,7 @@ class Worker {
   void run_callback(Callback& fn) noexcept;
   void run_step(TaskBase* t) noexcept;
   TaskBase* next_local();
+  TaskBase* take_injected();
   TaskBase* search();
   void sleep();
   bool work_visible() const noexcept;

@@ -109,17 +109,35 @@ TEST_F(RegistryTest, ListRemovalKeepsNeighbours) {
   EXPECT_EQ(reg_.size(), 0u);
 }
 
-TEST_F(RegistryTest, HomeShardIsTheWorkerIndexElseAnOutsideShard) {
+TEST_F(RegistryTest, HomeShardIsTheWorkerIndexElseTheOutsideShardsInTurn) {
   EXPECT_EQ(reg_.home_shard(0), 0);
   EXPECT_EQ(reg_.home_shard(1), 1);
-  int mine = reg_.home_shard(-1);
-  EXPECT_GE(mine, 2);
-  EXPECT_LT(mine, 2 + 4);
-  EXPECT_EQ(reg_.home_shard(-1), mine);  // stable for a thread
+  // Two workers, so the minimum of 4 outside shards: 2..5, each in turn.
+  std::set<int> seen;
+  int prev = reg_.home_shard(-1);
+  for (int i = 0; i < 8; ++i) {
+    const int s = reg_.home_shard(-1);
+    EXPECT_GE(s, 2);
+    EXPECT_LT(s, 2 + 4);
+    EXPECT_EQ(s, 2 + (prev - 2 + 1) % 4);
+    seen.insert(s);
+    prev = s;
+  }
+  EXPECT_EQ(seen.size(), 4u);
   int other = -100;
   std::thread([&] { other = reg_.home_shard(-1); }).join();
   EXPECT_GE(other, 2);
   EXPECT_LT(other, 2 + 4);
+}
+
+// With more workers than 4, there are as many outside shards as workers.
+TEST(RegistryShards, AsManyOutsideShardsAsWorkers) {
+  Registry reg(8);
+  std::set<int> seen;
+  for (int i = 0; i < 16; ++i) seen.insert(reg.home_shard(-1));
+  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_EQ(*seen.begin(), 8);
+  EXPECT_EQ(*seen.rbegin(), 15);
 }
 
 // register_task puts a task in the shard of the registering thread: the worker's own for a

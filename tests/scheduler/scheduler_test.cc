@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "scheduler/internal/idle.h"
 #include "scheduler/internal/parker.h"
 #include "scheduler/internal/scheduler_core.h"
+#include "scheduler/internal/task_queue.h"
 #include "stealio/errors.h"
 #include "stealio/lifetime.h"
 #include "stealio/loop.h"
@@ -600,6 +602,70 @@ TEST(SchedulerIdle, IdleWorkersParkAndBurnNoCpu) {
   // a background thread or two, hence the slack).
   EXPECT_LT(cpu, 0.06) << "idle workers used " << cpu << " s of CPU in 0.3 s";
   EXPECT_LE(parks_after - parks_before, 4u) << "workers kept waking up";
+}
+
+// Idle workers that poll before parking are capped: a quarter of the workers, at least 2.
+TEST(SchedulerIdle, AtMostAQuarterOfTheWorkersPollAtLeastTwo) {
+  for (auto [workers, limit] : {std::pair{1, 2}, {2, 2}, {8, 2}, {12, 3}, {16, 4}}) {
+    stealio::internal::Idle idle(std::vector<stealio::internal::Parker*>(
+        static_cast<std::size_t>(workers), nullptr));
+    for (int i = 0; i < limit; ++i) EXPECT_TRUE(idle.begin_poll()) << workers << " " << i;
+    EXPECT_FALSE(idle.begin_poll()) << workers;
+    idle.end_poll();
+    EXPECT_TRUE(idle.begin_poll()) << workers;
+    EXPECT_FALSE(idle.begin_poll()) << workers;
+  }
+}
+
+// pop_batch takes the oldest steps first, at most `max`, and keeps the rest queued in order.
+TEST(TaskQueue, PopBatchTakesTheOldestInOrder) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  std::vector<TaskRef> tasks;
+  stealio::internal::TaskQueue q;
+  for (int i = 0; i < 5; ++i) {
+    tasks.push_back(stealio::make_task<stealio_test::InertTask>(sched.loop(0)));
+    q.push(tasks.back().get());
+  }
+  TaskBase* out[4] = {};
+  EXPECT_EQ(q.pop_batch(out, 0), 0u);
+  ASSERT_EQ(q.pop_batch(out, 3), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(out[i], tasks[static_cast<std::size_t>(i)].get()) << i;
+  EXPECT_EQ(q.size(), 2u);
+  ASSERT_EQ(q.pop_batch(out, 4), 2u);
+  EXPECT_EQ(out[0], tasks[3].get());
+  EXPECT_EQ(out[1], tasks[4].get());
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.pop_batch(out, 4), 0u);
+  q.push(tasks[0].get());  // the queue is usable again after it emptied
+  EXPECT_EQ(q.pop(), tasks[0].get());
+}
+
+// With one worker, steps posted from outside run in submission order, also when many are queued
+// (workers of a larger scheduler take the injection queue in batches).
+TEST(Scheduler, OutsideStepsRunInSubmissionOrderOnOneWorker) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  std::latch hold(1);
+  std::promise<void> held;
+  auto held_f = held.get_future();
+  sched.post([&] {
+    held.set_value();
+    hold.wait();  // the worker is busy: the next posts pile up in the injection queue
+  });
+  get_within(held_f);
+  constexpr int kN = 500;
+  std::vector<int> order;  // only the one worker writes it
+  std::promise<void> done;
+  auto done_f = done.get_future();
+  for (int i = 0; i < kN; ++i) {
+    sched.post([&, i] {
+      order.push_back(i);
+      if (i == kN - 1) done.set_value();
+    });
+  }
+  hold.count_down();
+  get_within(done_f);
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kN));
+  for (int i = 0; i < kN; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
 }
 
 }  // namespace
