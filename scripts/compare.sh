@@ -101,7 +101,11 @@ fi
 {
   echo "# date: $(date -Is)"
   echo "# host: $(uname -srm), $ncpu hardware threads, load average $(loadavg)"
-  echo "# compiler: $(c++ --version 2> /dev/null | head -n 1)${BIN_DIR:+ (executables prebuilt in $BIN_DIR)}"
+  if [ -n "${BIN_DIR:-}" ]; then
+    echo "# compiler: executables prebuilt in $BIN_DIR ($(cat "$BIN_DIR/BUILT_WITH" 2> /dev/null || echo "compiler not recorded"))"
+  else
+    echo "# compiler: $(c++ --version | head -n 1)"
+  fi
   echo "# runs: $runs per cell, threads: $threads_list"
 } > "$results"
 
