@@ -459,6 +459,63 @@ TEST_P(SchedulerStress, NoLostWakeUps) {
   EXPECT_EQ(Once::wrong_loop.load(), 0) << "a pinned step ran on another loop";
 }
 
+// Outside threads submit bursts of registered tasks faster than the workers drain them, so the
+// workers take the injection queue in shares, push the rest onto their deques and steal from one
+// another, and the tasks are registered into the outside shards in turn and unregistered by
+// whichever worker runs them. Every task must run exactly once and leave the registry empty.
+class Registered final : public TaskBase {
+ public:
+  Registered(Loop& loop, std::atomic<int>& runs, Completion& c)
+      : TaskBase(loop), runs_(runs), c_(c) {
+    g_live++;
+  }
+  ~Registered() override { g_live--; }
+  void step() override {
+    runs_.fetch_add(1);
+    stealio::unregister_task(*this);
+    c_.add();
+  }
+
+ private:
+  std::atomic<int>& runs_;
+  Completion& c_;
+};
+
+TEST_P(SchedulerStress, OutsideBurstsRunEachOnceAndUnregister) {
+  const int workers = GetParam();
+  constexpr int kSubmitters = 3;
+  const int per_submitter = 4000 * kScale;
+  constexpr int kBurst = 500;
+  std::vector<std::atomic<int>> runs(static_cast<std::size_t>(kSubmitters * per_submitter));
+  Completion ran;
+  {
+    Scheduler sched(SchedulerOptions{.workers = workers});
+    std::vector<std::thread> submitters;
+    for (int s = 0; s < kSubmitters; ++s) {
+      submitters.emplace_back([&, s] {
+        for (int i = 0; i < per_submitter; ++i) {
+          const auto slot = static_cast<std::size_t>(s * per_submitter + i);
+          Loop& loop = sched.loop(i % workers);
+          TaskRef t = stealio::make_task<Registered>(loop, runs[slot], ran);
+          stealio::register_task(*t);
+          stealio::schedule_step(std::move(t));
+          if (i % kBurst == kBurst - 1) std::this_thread::yield();  // let the workers catch up
+        }
+      });
+    }
+    for (std::thread& t : submitters) t.join();
+    const long total = static_cast<long>(runs.size());
+    if (!ran.wait_for(total, kHangLimit)) {
+      die("outside bursts: " + std::to_string(ran.done()) + " of " + std::to_string(total) +
+          " ran; injected=" + std::to_string(sched.core().inject().size()));
+    }
+    EXPECT_EQ(sched.core().registry().size(), 0u);
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    ASSERT_EQ(runs[i].load(), 1) << "task " << i;
+  }
+}
+
 // One outside thread and the workers play ping-pong: it submits one item, spins until the item
 // ran, waits a random few hundred nanoseconds, submits the next. The submissions so land all
 // along a worker's way from its last queue check to parking, where a missed re-check or a lost
