@@ -1,5 +1,7 @@
 #include "scheduler/internal/idle.h"
 
+#include <algorithm>
+
 namespace stealio {
 inline namespace v1 {
 namespace internal {
@@ -7,13 +9,20 @@ namespace internal {
 Idle::Idle(std::vector<Parker*> parkers)
     : parkers_(std::move(parkers)), asleep_(parkers_.size(), false) {}
 
-bool Idle::begin_search() noexcept {
-  const int limit = std::max(1, static_cast<int>(parkers_.size()) / 2);
-  int n = searching_.load(memory_order_relaxed);
+namespace {
+// Increments `count` unless it has reached `limit`; true when it did.
+bool increment_below(atomic<int>& count, int limit, std::memory_order order) noexcept {
+  int n = count.load(memory_order_relaxed);
   while (n < limit) {
-    if (searching_.compare_exchange_weak(n, n + 1, memory_order_seq_cst)) return true;
+    if (count.compare_exchange_weak(n, n + 1, order, memory_order_relaxed)) return true;
   }
   return false;
+}
+}  // namespace
+
+bool Idle::begin_search() noexcept {
+  return increment_below(searching_, std::max(1, static_cast<int>(parkers_.size()) / 2),
+                         memory_order_seq_cst);
 }
 
 bool Idle::end_search() noexcept {
@@ -21,12 +30,8 @@ bool Idle::end_search() noexcept {
 }
 
 bool Idle::begin_poll() noexcept {
-  const int limit = std::max(2, static_cast<int>(parkers_.size()) / 4);
-  int n = polling_.load(memory_order_relaxed);
-  while (n < limit) {
-    if (polling_.compare_exchange_weak(n, n + 1, memory_order_relaxed)) return true;
-  }
-  return false;
+  return increment_below(polling_, std::max(2, static_cast<int>(parkers_.size()) / 4),
+                         memory_order_relaxed);
 }
 
 void Idle::end_poll() noexcept { polling_.fetch_sub(1, memory_order_relaxed); }
