@@ -334,4 +334,87 @@ TEST_F(RegistryTest, ConcurrentAddRemoveAndSnapshot) {
   for (TaskRef& p : resident) reg.remove(*p);
 }
 
+// A task that counts its destructions.
+class CountedTask final : public TaskBase {
+ public:
+  CountedTask(stealio::Loop& loop, std::atomic<int>& destroyed)
+      : TaskBase(loop), destroyed_(destroyed) {}
+  ~CountedTask() override { destroyed_.fetch_add(1); }
+  void step() override {}
+
+ private:
+  std::atomic<int>& destroyed_;
+};
+
+// A task registered on worker 0 and unregistered on worker 1 is no longer listed, and the
+// registry holds nothing of it: dropping the last reference frees it.
+TEST_F(RegistryTest, UnregisterFromAnotherWorkerUnlistsAndReleasesIt) {
+  Registry& reg = sched_.core().registry();
+  std::atomic<int> destroyed{0};
+  TaskRef t = stealio::make_task<CountedTask>(sched_.loop(0), destroyed);
+  const TaskBase* raw = t.get();
+  stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*t); });
+  ASSERT_TRUE(contains(sched_.all_tasks(), raw));
+  stealio_test::run_on(sched_.loop(1), [&] { stealio::unregister_task(*t); });
+  EXPECT_FALSE(contains(sched_.all_tasks(), raw));
+  EXPECT_FALSE(contains(stealio::all_tasks(sched_.loop(0)), raw));
+  EXPECT_EQ(reg.size(), 0u);
+  t = nullptr;
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
+// Registering again a task whose unlinking another worker deferred: it is listed again.
+TEST_F(RegistryTest, RegisterAgainAfterAnotherWorkerUnregistered) {
+  std::atomic<int> destroyed{0};
+  TaskRef t = stealio::make_task<CountedTask>(sched_.loop(0), destroyed);
+  for (int round = 0; round < 50; ++round) {
+    stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*t); });
+    stealio_test::run_on(sched_.loop(1), [&] { stealio::unregister_task(*t); });
+    // From a worker (its own shard) on even rounds, from this thread (an outside shard) on odd.
+    if (round % 2 == 0) {
+      stealio_test::run_on(sched_.loop(1), [&] { stealio::register_task(*t); });
+    } else {
+      stealio::register_task(*t);
+    }
+    ASSERT_TRUE(contains(sched_.all_tasks(), t.get())) << round;
+    stealio::unregister_task(*t);
+    ASSERT_FALSE(contains(sched_.all_tasks(), t.get())) << round;
+  }
+  EXPECT_EQ(sched_.core().registry().size(), 0u);
+  t = nullptr;
+  EXPECT_TRUE(stealio_test::eventually([&] { return destroyed.load() == 1; }));
+}
+
+// The owner and another worker unregister the same tasks at the same time: both return, each task
+// is unlinked once and freed once.
+TEST_F(RegistryTest, OwnerAndAnotherWorkerUnregisterTheSameTasksAtOnce) {
+  constexpr int kTasks = 2000;
+  std::atomic<int> destroyed{0};
+  std::vector<TaskRef> tasks;
+  for (int i = 0; i < kTasks; ++i) {
+    tasks.push_back(stealio::make_task<CountedTask>(sched_.loop(0), destroyed));
+  }
+  stealio_test::run_on(sched_.loop(0), [&] {
+    for (TaskRef& t : tasks) stealio::register_task(*t);
+  });
+  ASSERT_EQ(sched_.core().registry().size(), static_cast<std::size_t>(kTasks));
+  std::latch start(3);
+  std::promise<void> done0, done1;
+  auto f0 = done0.get_future(), f1 = done1.get_future();
+  auto unregister_all = [&](std::promise<void>& done) {
+    start.arrive_and_wait();
+    for (TaskRef& t : tasks) stealio::unregister_task(*t);
+    done.set_value();
+  };
+  sched_.loop(0).call_soon_threadsafe([&] { unregister_all(done0); });
+  sched_.loop(1).call_soon_threadsafe([&] { unregister_all(done1); });
+  start.arrive_and_wait();
+  stealio_test::get_within(f0);
+  stealio_test::get_within(f1);
+  EXPECT_TRUE(sched_.all_tasks().empty());
+  EXPECT_EQ(sched_.core().registry().size(), 0u);
+  tasks.clear();
+  EXPECT_TRUE(stealio_test::eventually([&] { return destroyed.load() == kTasks; }));
+}
+
 }  // namespace
