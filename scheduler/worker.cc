@@ -156,11 +156,8 @@ TaskBase* Worker::next_local() {
 TaskBase* Worker::take_injected() {
   TaskQueue& q = core_.inject();
   const std::size_t workers = static_cast<std::size_t>(core_.num_workers());
-  if (workers == 1) return q.pop();
-  const std::size_t len = q.size();
-  if (len == 0) return nullptr;
   TaskBase* batch[kInjectBatch];
-  const std::size_t want = std::min(len / workers + 1, kInjectBatch);
+  const std::size_t want = workers == 1 ? 1 : std::min(q.size() / workers + 1, kInjectBatch);
   const std::size_t n = q.pop_batch(batch, want);
   if (n == 0) return nullptr;
   for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);

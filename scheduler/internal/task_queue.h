@@ -63,14 +63,7 @@ class TaskQueue {
     if (max == 0 || len_.load(memory_order_acquire) == 0) return 0;
     SpinLock lock(&mu_);
     std::size_t n = 0;
-    while (n < max && head_) {
-      TaskBase* t = head_;
-      head_ = t->queue_next_;
-      t->queue_next_ = nullptr;
-      out[n++] = t;
-    }
-    if (!head_) tail_ = nullptr;
-    len_.store(len_.load(memory_order_relaxed) - n, memory_order_release);
+    while (n < max && (out[n] = pop_locked()) != nullptr) ++n;
     return n;
   }
 
