@@ -18,12 +18,33 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace cmp {
 
-// The scheduler's workers start in its constructor, outside the timed region.
+namespace detail {
+
+inline stealio::Coro<int> warm_step(int i) { co_return i; }
+
+// 1000 tasks per worker, created by one task and awaited: the others steal some each.
+inline stealio::Coro<int> warm_up(int threads) {
+  std::vector<stealio::Task<int>> steps;
+  for (int i = 0; i < 1000 * threads; ++i) steps.push_back(stealio::create_task(warm_step(i)));
+  int sum = 0;
+  for (stealio::Task<int>& s : steps) sum += co_await s;
+  co_return sum;
+}
+
+}  // namespace detail
+
+// The scheduler's workers start in its constructor and each has run a task before it returns,
+// as cmp::TbbRuntime and cmp::omp_setup warm theirs: the timed region pays for neither thread
+// creation nor a worker's first allocations, nor for waking a CPU that sat idle all through the
+// input's set-up (on our 2-core VMs that first wake took 7-12 ms after a 1 s set-up).
 inline std::unique_ptr<stealio::Scheduler> make_scheduler(int threads) {
-  return std::make_unique<stealio::Scheduler>(stealio::SchedulerOptions{.workers = threads});
+  auto sched = std::make_unique<stealio::Scheduler>(stealio::SchedulerOptions{.workers = threads});
+  sched->run(detail::warm_up(threads));
+  return sched;
 }
 
 // Runs `coro` to completion on `sched` from this (non-worker) thread and returns its value.
