@@ -22,6 +22,11 @@ CoreRef::~CoreRef() {
 }
 
 FutureCore::~FutureCore() {
+  // Most futures end completed, with no waiters left: the loops stay out of this path.
+  if (tasks_head_ || callbacks_head_) drop_waiters();
+}
+
+void FutureCore::drop_waiters() noexcept {
   // Waiters left on a future nobody completed: drop their references.
   for (TaskBase* t = tasks_head_; t;) {
     TaskBase* next = std::exchange(t->queue_next_, nullptr);
@@ -29,6 +34,8 @@ FutureCore::~FutureCore() {
     t = next;
   }
   for (CallbackEntry* e = callbacks_head_; e;) delete std::exchange(e, e->next);
+  tasks_head_ = tasks_tail_ = nullptr;
+  callbacks_head_ = callbacks_tail_ = nullptr;
 }
 
 FutureCore::Waiters FutureCore::publish_locked(FutureState to) {
@@ -237,7 +244,7 @@ void FutureCore::dispatch(Waiters ws) noexcept {
   }
 }
 
-void FutureCore::report_unretrieved() noexcept {
+void FutureCore::report_unretrieved_exception() noexcept {
   if (state() != FutureState::kFinished || !exception_ ||
       retrieved_.load(std::memory_order_relaxed)) {
     return;

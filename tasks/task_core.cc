@@ -204,7 +204,8 @@ void TaskCore::complete() {
       ws = publish_locked(FutureState::kFinished);
     }
   }
-  dispatch(ws);
+  // A child joined inline (fork-join's common case) has no waiters: skip the call.
+  if (ws.tasks || ws.callbacks) dispatch(ws);
   destroy_coroutine();
 }
 

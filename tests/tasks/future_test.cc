@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <latch>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -154,6 +155,20 @@ TEST_F(FutureTest, RemoveDoneCallbackRemovesEveryRegistrationOfAnId) {
   kept.get_future().wait();
   // The loop ran callbacks in order: had the removed ones stayed, they would have run first.
   EXPECT_EQ(removed_ran.load(), 0);
+}
+
+TEST_F(FutureTest, DroppedPendingFutureDestroysItsCallbacksWithoutRunningThem) {
+  // Each callback owns a shared_ptr: the future's last handle going away while it is pending
+  // must destroy the callbacks (ASan reports them as leaked otherwise) and run none.
+  auto token = std::make_shared<int>(0);
+  std::atomic<int> ran{0};
+  {
+    Future<int> f(loop_);
+    for (int i = 0; i < 3; ++i) f.add_done_callback([token, &ran] { ++ran; });
+    EXPECT_EQ(token.use_count(), 4);
+  }
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_EQ(ran.load(), 0);
 }
 
 TEST_F(FutureTest, CallbackRunsInTheContextCapturedWhenAdded) {

@@ -119,8 +119,12 @@ class Task : public Future<T> {
 
   // Makes a task on `loop` from `coro` (what create_task and spawn call).
   static Task make(Loop& loop, Coro<T> coro, const TaskOptions& options);
+  // make() with default options, without building a TaskOptions (the fork-join hot path).
+  static Task make(Loop& loop, Coro<T> coro);
 
  private:
+  static Task make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, bool eager,
+                        bool pinned, const std::string* name);
   explicit Task(internal::TaskState<T>* s) noexcept : Future<T>(s, &s->value) {}
   internal::TaskState<T>* state() const noexcept {
     return static_cast<internal::TaskState<T>*>(this->core());
@@ -134,9 +138,24 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   // A given context is shared; else the creator's is copied (deferred: see ContextSlot).
   internal::ContextSlot ctx = options.context ? internal::ContextSlot(*options.context)
                                               : internal::ContextSlot::inherit_current();
-  const bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start) &&
-                     loop.is_running_here();
-  auto* s = new internal::TaskState<T>(loop, options.pinned, std::move(ctx), std::move(coro));
+  const bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start);
+  return make_with(loop, std::move(coro), std::move(ctx), eager, options.pinned,
+                   options.name.empty() ? nullptr : &options.name);
+}
+
+template <class T>
+Task<T> Task<T>::make(Loop& loop, Coro<T> coro) {
+  if (loop.is_closed()) throw RuntimeError("Event loop is closed");
+  if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
+  return make_with(loop, std::move(coro), internal::ContextSlot::inherit_current(),
+                   loop.scheduler().options().eager_start, false, nullptr);
+}
+
+template <class T>
+Task<T> Task<T>::make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, bool eager,
+                           bool pinned, const std::string* name) {
+  eager = eager && loop.is_running_here();
+  auto* s = new internal::TaskState<T>(loop, pinned, std::move(ctx), std::move(coro));
   Task<T> task(s);
   // The first step's reference, taken while no other thread can see the task (registering it
   // publishes it to all_tasks): one atomic read-modify-write less per task.
@@ -145,7 +164,7 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
     s->retain_unshared();
     first_step = TaskRef::adopt(s);
   }
-  if (!options.name.empty()) s->set_name(options.name);
+  if (name) s->set_name(*name);
   internal::register_new_task(*s);
   if (eager) {
     s->run_nested(loop);
@@ -159,7 +178,7 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
 // outside a worker, `Event loop is closed` after shutdown (the coroutine is destroyed).
 template <class T>
 Task<T> create_task(Coro<T> coro) {
-  return Task<T>::make(get_running_loop(), std::move(coro), TaskOptions());
+  return Task<T>::make(get_running_loop(), std::move(coro));
 }
 template <class T>
 Task<T> create_task(Coro<T> coro, const TaskOptions& options) {
@@ -171,7 +190,7 @@ auto Loop::create_task(C&& coro, Options&&... options) {
   using T = typename std::decay_t<C>::value_type;
   static_assert(sizeof...(Options) <= 1, "create_task(coro[, TaskOptions])");
   if constexpr (sizeof...(Options) == 0) {
-    return Task<T>::make(*this, std::forward<C>(coro), TaskOptions());
+    return Task<T>::make(*this, std::forward<C>(coro));
   } else {
     return Task<T>::make(*this, std::forward<C>(coro), options...);
   }
@@ -184,7 +203,7 @@ auto Scheduler::spawn(C&& coro, Options&&... options) {
   Loop& loop = here && &here->scheduler() == this ? *here : internal::loop_for_spawn(*this);
   static_assert(sizeof...(Options) <= 1, "spawn(coro[, TaskOptions])");
   if constexpr (sizeof...(Options) == 0) {
-    return Task<T>::make(loop, std::forward<C>(coro), TaskOptions());
+    return Task<T>::make(loop, std::forward<C>(coro));
   } else {
     return Task<T>::make(loop, std::forward<C>(coro), options...);
   }

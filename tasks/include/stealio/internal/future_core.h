@@ -141,7 +141,10 @@ class FutureCore {
   void append_callback_locked(CallbackEntry* e);
   // Where done callbacks run; a task moves it to the loop it finished on.
   void set_loop(Loop& loop) noexcept { loop_.store(&loop, std::memory_order_release); }
-  void report_unretrieved() noexcept;
+  // Reports an exception nobody retrieved (at destruction); inline: most futures have none.
+  void report_unretrieved() noexcept {
+    if (exception_) report_unretrieved_exception();
+  }
 
   // The one-byte fields first, together: a task state is allocated per task.
   mutable tbb::spin_mutex mu_;
@@ -149,6 +152,9 @@ class FutureCore {
   std::atomic<bool> retrieved_{false};
   const bool is_task_;
   std::atomic<Loop*> loop_;
+  void report_unretrieved_exception() noexcept;
+  [[gnu::cold]] void drop_waiters() noexcept;
+
   std::exception_ptr exception_;              // set before state publishes
   std::unique_ptr<std::string> cancel_msg_;   // set before state publishes
   // Guarded by mu_: FIFO lists of waiting tasks (through TaskBase's queue link) and callbacks.
