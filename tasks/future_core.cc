@@ -209,7 +209,7 @@ bool FutureCore::add_task_waiter(TaskCore& task) {
   return true;
 }
 
-void FutureCore::dispatch(Waiters ws) noexcept {
+void FutureCore::dispatch_waiters(Waiters ws) noexcept {
   // Tasks first: their next steps go on this worker's queues (locality), callbacks to the loop.
   // A task's completion wakes its joiners LIFO, on the deque (fork-join: the continuation runs
   // next, with warm caches). A plain future's wakes FIFO, behind the work already queued: the

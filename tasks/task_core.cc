@@ -204,8 +204,7 @@ void TaskCore::complete() {
       ws = publish_locked(FutureState::kFinished);
     }
   }
-  // A child joined inline (fork-join's common case) has no waiters: skip the call.
-  if (ws.tasks || ws.callbacks) dispatch(ws);
+  dispatch(ws);
   destroy_coroutine();
 }
 

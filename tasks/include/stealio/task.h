@@ -133,8 +133,6 @@ class Task : public Future<T> {
 
 template <class T>
 Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
-  if (loop.is_closed()) throw RuntimeError("Event loop is closed");
-  if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
   // A given context is shared; else the creator's is copied (deferred: see ContextSlot).
   internal::ContextSlot ctx = options.context ? internal::ContextSlot(*options.context)
                                               : internal::ContextSlot::inherit_current();
@@ -145,8 +143,6 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
 
 template <class T>
 Task<T> Task<T>::make(Loop& loop, Coro<T> coro) {
-  if (loop.is_closed()) throw RuntimeError("Event loop is closed");
-  if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
   return make_with(loop, std::move(coro), internal::ContextSlot::inherit_current(),
                    loop.scheduler().options().eager_start, false, nullptr);
 }
@@ -154,6 +150,8 @@ Task<T> Task<T>::make(Loop& loop, Coro<T> coro) {
 template <class T>
 Task<T> Task<T>::make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, bool eager,
                            bool pinned, const std::string* name) {
+  if (loop.is_closed()) throw RuntimeError("Event loop is closed");
+  if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
   eager = eager && loop.is_running_here();
   auto* s = new internal::TaskState<T>(loop, pinned, std::move(ctx), std::move(coro));
   Task<T> task(s);

@@ -137,7 +137,10 @@ class FutureCore {
 
   // Publishes `to` and returns the waiters to dispatch; call with mu_ held, state pending.
   Waiters publish_locked(FutureState to);
-  void dispatch(Waiters ws) noexcept;
+  // Wakes the waiters; inline, since a task joined inline (fork-join's common case) has none.
+  void dispatch(Waiters ws) noexcept {
+    if (ws.tasks || ws.callbacks) dispatch_waiters(ws);
+  }
   void append_callback_locked(CallbackEntry* e);
   // Where done callbacks run; a task moves it to the loop it finished on.
   void set_loop(Loop& loop) noexcept { loop_.store(&loop, std::memory_order_release); }
@@ -145,6 +148,9 @@ class FutureCore {
   void report_unretrieved() noexcept {
     if (exception_) report_unretrieved_exception();
   }
+  void dispatch_waiters(Waiters ws) noexcept;
+  void report_unretrieved_exception() noexcept;
+  [[gnu::cold]] void drop_waiters() noexcept;
 
   // The one-byte fields first, together: a task state is allocated per task.
   mutable tbb::spin_mutex mu_;
@@ -152,9 +158,6 @@ class FutureCore {
   std::atomic<bool> retrieved_{false};
   const bool is_task_;
   std::atomic<Loop*> loop_;
-  void report_unretrieved_exception() noexcept;
-  [[gnu::cold]] void drop_waiters() noexcept;
-
   std::exception_ptr exception_;              // set before state publishes
   std::unique_ptr<std::string> cancel_msg_;   // set before state publishes
   // Guarded by mu_: FIFO lists of waiting tasks (through TaskBase's queue link) and callbacks.
