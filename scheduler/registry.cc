@@ -87,9 +87,10 @@ void Registry::snapshot(absl::FunctionRef<bool(const TaskBase&)> keep,
     Shard& s = shards_[i];
     SpinLock lock(&s.mu);
     // `keep` first, then the reference: a reference is never dropped under the lock (dropping
-    // the last one would run ~TaskBase, which takes this lock).
+    // the last one would run ~TaskBase, which takes this lock). Never a task that is done:
+    // TaskBase::release() frees the last reference to a done task without a read-modify-write.
     for (TaskBase* p = s.head; p; p = p->reg_next_) {
-      if (keep(*p) && p->try_retain()) out.push_back(TaskRef::adopt(p));
+      if (!p->done() && keep(*p) && p->try_retain()) out.push_back(TaskRef::adopt(p));
     }
   }
 }
@@ -108,7 +109,7 @@ std::vector<TaskRef> Registry::drain() {
     Shard& s = shards_[i];
     SpinLock lock(&s.mu);
     while (TaskBase* p = s.head) {
-      if (p->try_retain()) alive.push_back(TaskRef::adopt(p));
+      if (!p->done() && p->try_retain()) alive.push_back(TaskRef::adopt(p));  // as snapshot
       unlink(s, *p);
     }
   }

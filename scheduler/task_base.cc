@@ -49,6 +49,10 @@ TaskBase::~TaskBase() {
   delete custom_name_;
 }
 
+void TaskBase::unregister_before_done() noexcept {
+  home_->scheduler().core().registry().remove(*this);
+}
+
 bool TaskBase::try_retain() const noexcept {
   std::uint32_t n = refs_.load(std::memory_order_relaxed);
   while (n != 0) {

@@ -18,7 +18,10 @@
 //     another, so unregister, which reads reg_shard_ and then locks that shard, finds it linked;
 //   - a listed task's memory is alive: ~TaskBase unregisters (taking this lock) before freeing.
 //     A snapshot takes a reference with try_retain(), which fails once the count reached zero,
-//     so it never holds a task being destroyed.
+//     so it never holds a task being destroyed;
+//   - no reference is ever taken here to a task that is done (snapshot and drain skip them), so
+//     the holder of a done task's last reference may free it without a read-modify-write
+//     (TaskBase::release).
 // Closing (at shutdown) sets `closed` in every shard: register raises `Event loop is closed`.
 #ifndef STEALIO_INTERNAL_REGISTRY_H_
 #define STEALIO_INTERNAL_REGISTRY_H_
@@ -55,12 +58,14 @@ class Registry {
   // tasks do not all unregister from one shard).
   int home_shard(int worker_index) const noexcept;
 
-  // Appends a reference to every registered, alive task for which `keep` is true.
+  // Appends a reference to every registered, alive task that is not done and for which `keep` is
+  // true.
   void snapshot(absl::FunctionRef<bool(const TaskBase&)> keep, std::vector<TaskRef>& out) const;
 
   void close();
   bool closed() const noexcept { return closed_.load(memory_order_acquire); }
-  // After close: unregisters every task and returns references to those still alive.
+  // After close: unregisters every task and returns references to those still alive and not
+  // done.
   std::vector<TaskRef> drain();
 
   std::size_t size() const;

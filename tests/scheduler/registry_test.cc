@@ -290,6 +290,36 @@ TEST_F(RegistryTest, DrainSkipsATaskBeingDestroyed) {
   EXPECT_EQ(reg.size(), 0u);
 }
 
+// mark_done unregisters a task still registered (TaskBase::release relies on it): the registry
+// is left empty, and the last reference frees the task.
+TEST_F(RegistryTest, MarkDoneUnregistersATaskStillRegistered) {
+  Registry& reg = sched_.core().registry();
+  auto* raw = new InertTask(sched_.loop(0));
+  TaskRef t = TaskRef::adopt(raw);
+  stealio::register_task(*t);
+  ASSERT_EQ(reg.size(), 1u);
+  raw->finish();
+  EXPECT_EQ(reg.size(), 0u);
+  EXPECT_TRUE(sched_.all_tasks().empty());
+}
+
+// A task registered again after it is done (register_task allows it, as asyncio's does) is
+// never handed out: not by a snapshot whose filter keeps everything, not by drain.
+TEST_F(RegistryTest, SnapshotAndDrainNeverHandOutADoneTask) {
+  auto* done = new InertTask(sched_.loop(0));
+  TaskRef d = TaskRef::adopt(done);
+  done->finish();
+  TaskRef pending = make();
+  reg_.add(*d, 2);
+  reg_.add(*pending, 2);
+  EXPECT_EQ(snapshot_all(reg_), std::vector<const TaskBase*>{pending.get()});
+  reg_.close();
+  std::vector<TaskRef> alive = reg_.drain();
+  ASSERT_EQ(alive.size(), 1u);
+  EXPECT_EQ(alive[0].get(), pending.get());
+  EXPECT_EQ(reg_.size(), 0u);
+}
+
 TEST_F(RegistryTest, ConcurrentAddRemoveAndSnapshot) {
   constexpr int kThreads = 4;
   constexpr int kPerThread = 2000;

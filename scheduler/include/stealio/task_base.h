@@ -77,6 +77,15 @@ class TaskBase {
   // Reference counting. A task is destroyed (destroy()) when the count drops to zero.
   void retain() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() const noexcept {
+    // The last reference to a task that is done and unregistered needs no read-modify-write:
+    // nobody else holds one, and nobody can take one, since the registry hands out only tasks
+    // that are not done (snapshots filter them under the shard lock, and a task is unregistered
+    // before it is marked done: see mark_done). Read in this order: done first.
+    if (done_.load(std::memory_order_acquire) && reg_shard_.load(std::memory_order_acquire) < 0 &&
+        refs_.load(std::memory_order_acquire) == 1) {
+      const_cast<TaskBase*>(this)->destroy();
+      return;
+    }
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) const_cast<TaskBase*>(this)->destroy();
   }
   // Takes a reference only if the task is still alive (count not zero). Used by snapshots.
@@ -107,8 +116,12 @@ class TaskBase {
   explicit TaskBase(Loop& loop, bool pinned = false) noexcept;
   virtual ~TaskBase();
 
-  // Marks the task done: all_tasks stops listing it. Call after its last step.
-  void mark_done() noexcept { done_.store(true, std::memory_order_release); }
+  // Marks the task done: all_tasks stops listing it. Call after its last step. A task still
+  // registered is unregistered first (release() relies on it: a done task is never listed).
+  void mark_done() noexcept {
+    if (reg_shard_.load(std::memory_order_acquire) >= 0) unregister_before_done();
+    done_.store(true, std::memory_order_release);
+  }
 
   // Frees the object. Override when the task is not allocated with `new`.
   virtual void destroy() noexcept { delete this; }
@@ -131,6 +144,8 @@ class TaskBase {
   friend class internal::WorkerAccess;
   friend void enter_task(Loop& loop, TaskBase& task);
   friend void internal::record_loop(Loop& loop, TaskBase& task) noexcept;
+
+  void unregister_before_done() noexcept;
 
   mutable std::atomic<std::uint32_t> refs_{1};
   std::atomic<bool> done_{false};
