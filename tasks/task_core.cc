@@ -128,8 +128,9 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
   // A cancel() that came while the step ran (from the coroutine itself, or from another thread:
   // a timeout's timer) found no future to cancel and set must_cancel_. asyncio's __step cancels
   // the new _fut_waiter right after setting it; without this the request would wait for `f` to
-  // complete on its own. Cleared before cancelling `f` and restored if `f` is already done, so a
-  // request made meanwhile is never lost (it reaches the next step instead).
+  // complete on its own. Cleared and put in flight before cancelling `f` (see cancel()): if `f`
+  // completes meanwhile and the task's next step ends on another worker before the request
+  // lands, the outcome waits for it, so the request is never lost.
   //
   // The unlocked read may miss a request only if it is made after fut_waiter_ = &f was
   // published; cancel() then finds &f in fut_waiter_ and cancels it itself.
@@ -140,11 +141,9 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
     if (!must_cancel_.load(std::memory_order_relaxed) || fut_waiter_.get() != &f) return;
     must_cancel_.store(false, std::memory_order_relaxed);
     msg = cancel_request_text();
+    ++cancels_in_flight_;
   }
-  if (f.cancel(msg)) return;
-  tbb::spin_mutex::scoped_lock lock(mu_);
-  // Unless uncancel() withdrew it meanwhile.
-  if (num_cancels_ > 0) must_cancel_.store(true, std::memory_order_relaxed);
+  cancel_in_flight(CoreRef(&f), std::move(msg));
 }
 
 void TaskCore::wakeup(TaskRef self, bool fifo) {
@@ -182,33 +181,53 @@ void TaskCore::complete() {
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     completing_ = true;
-    // A load and a store, not an exchange: must_cancel_ is only written under mu_, and the
-    // exchange's locked instruction was a third of complete()'s time in skynet (perf).
-    const bool cancel_instead = must_cancel_.load(std::memory_order_relaxed);
-    if (cancel_instead) must_cancel_.store(false, std::memory_order_relaxed);
-    if (cancelled_by) {
-      cancel_msg_ = std::move(cancelled_by);
-      ws = publish_locked(FutureState::kCancelled);
-    } else if (error) {
+    if (cancels_in_flight_ > 0) [[unlikely]] {
+      // A cancel() counted itself before this step ended (the step may have seen it in
+      // cancelling()) and does not know yet whether the awaited future took it: the outcome
+      // waits for it, and the last such cancel() publishes it (see cancel()).
       exception_ = std::move(error);
-      ws = publish_locked(FutureState::kFinished);
-    } else if (cancel_instead) {
-      cancel_msg_ = std::make_unique<std::string>(cancel_request_text());
-      ws = publish_locked(FutureState::kCancelled);
-    } else {
-      try {
-        write_value();
-      } catch (...) {  // T's move threw: the task fails with that, rather than never ending
-        exception_ = std::current_exception();
-      }
-      ws = publish_locked(FutureState::kFinished);
+      cancel_msg_ = std::move(cancelled_by);
+      return;
     }
+    ws = publish_outcome_locked(std::move(error), std::move(cancelled_by));
   }
   dispatch(ws);
   destroy_coroutine();
 }
 
+FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr error,
+                                                     std::unique_ptr<std::string> cancelled_by) {
+  // A load and a store, not an exchange: must_cancel_ is only written under mu_, and the
+  // exchange's locked instruction was a third of complete()'s time in skynet (perf).
+  const bool cancel_instead = must_cancel_.load(std::memory_order_relaxed);
+  if (cancel_instead) must_cancel_.store(false, std::memory_order_relaxed);
+  if (cancelled_by) {
+    cancel_msg_ = std::move(cancelled_by);
+    return publish_locked(FutureState::kCancelled);
+  }
+  if (error) {
+    exception_ = std::move(error);
+    return publish_locked(FutureState::kFinished);
+  }
+  if (cancel_instead) {
+    cancel_msg_ = std::make_unique<std::string>(cancel_request_text());
+    return publish_locked(FutureState::kCancelled);
+  }
+  try {
+    write_value();
+  } catch (...) {  // T's move threw: the task fails with that, rather than never ending
+    exception_ = std::current_exception();
+  }
+  return publish_locked(FutureState::kFinished);
+}
+
 bool TaskCore::cancel(std::string msg) {
+  // The request counts (cancelling()) from the first critical section on: that is where it takes
+  // effect. When the task waits on a future, that future's cancel() runs outside mu_ (its waiters
+  // take mu_); until this call knows whether it took, it is "in flight", and a last step that
+  // ends meanwhile leaves its outcome for this call to publish (complete()). So a request the
+  // task may have counted is never withdrawn behind its back: cancel() returns true, and the
+  // task ends cancelled unless the awaited future delivered the CancelledError.
   CoreRef waiting_on;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
@@ -217,26 +236,49 @@ bool TaskCore::cancel(std::string msg) {
     }
     ++num_cancels_;
     waiting_on = fut_waiter_;
+    if (!waiting_on) {
+      request_cancel_locked(std::move(msg));
+      return true;
+    }
+    ++cancels_in_flight_;
   }
+  cancel_in_flight(std::move(waiting_on), std::move(msg));
+  return true;
+}
+
+void TaskCore::cancel_in_flight(CoreRef waiting_on, std::string msg) {
+  TaskRef keep(this);  // the outcome may be ours to publish, after the caller's last use
+  Waiters ws;
   for (;;) {
     // The awaited future's CancelledError reaches the coroutine when it wakes.
-    if (waiting_on && waiting_on->cancel(msg)) return true;
+    const bool delivered = waiting_on->cancel(msg);
     tbb::spin_mutex::scoped_lock lock(mu_);
-    if (completing_) {  // the task's last step ended meanwhile: it finishes as it was going to
-      --num_cancels_;
-      return false;
-    }
     // The task suspended on another future since we looked (its step was running): cancel
     // that one. Setting must_cancel_ instead would leave the request waiting until the new
     // future completes on its own, which may be never.
-    if (fut_waiter_ && fut_waiter_.get() != waiting_on.get()) {
+    if (!delivered && !completing_ && fut_waiter_ && fut_waiter_.get() != waiting_on.get()) {
       waiting_on = fut_waiter_;
       continue;
     }
-    must_cancel_.store(true, std::memory_order_relaxed);
-    cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
-    return true;
+    if (!land_cancel_locked(delivered, std::move(msg), ws)) return;
+    break;
   }
+  dispatch(ws);
+  destroy_coroutine();
+}
+
+bool TaskCore::land_cancel_locked(bool delivered, std::string msg, Waiters& ws) {
+  // Not delivered, the request waits for the task's next step, unless uncancel() withdrew it.
+  if (!delivered && num_cancels_ > 0) request_cancel_locked(std::move(msg));
+  if (--cancels_in_flight_ > 0 || !completing_) return false;
+  // The last step ended while this was in flight: publish its outcome (complete()).
+  ws = publish_outcome_locked(std::exchange(exception_, nullptr), std::move(cancel_msg_));
+  return true;
+}
+
+void TaskCore::request_cancel_locked(std::string msg) {
+  must_cancel_.store(true, std::memory_order_relaxed);
+  cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
 }
 
 std::string TaskCore::cancel_request_text() const {
@@ -246,6 +288,11 @@ std::string TaskCore::cancel_request_text() const {
 int TaskCore::cancelling() const {
   tbb::spin_mutex::scoped_lock lock(mu_);
   return num_cancels_;
+}
+
+int TaskCore::cancelling_delivered() const {
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  return num_cancels_ - (must_cancel_.load(std::memory_order_relaxed) ? 1 : 0);
 }
 
 int TaskCore::uncancel() {

@@ -5,7 +5,8 @@
 // (exit), or active -> finished (exit before the deadline). Everything is under `mu`, because the
 // timer runs on the loop that armed it while the task runs anywhere, and reschedule() may come
 // from any thread:
-//   - enter records the task and its cancelling() count, arms the timer;
+//   - enter records the task and its cancelling() count (less a request not delivered yet:
+//     CPython gh-134471), arms the timer;
 //   - the timer callback acts only while the phase is active and the timer is the latest one
 //     armed (`generation`): a rescheduled or finished scope ignores a late firing whose
 //     TimerHandle::cancel came too late. It calls the task's cancel() with mu held, so that exit
@@ -37,7 +38,7 @@ struct TimeoutState {
   TimerHandle handle;                            // guarded by mu
   std::uint64_t generation = 0;                  // guarded by mu: bumps at each arming
   TaskRef task;                                  // guarded by mu: set while active/expiring
-  int cancelling = 0;                            // task's cancelling() on entry
+  int cancelling = 0;                            // task's delivered cancellings on entry
 
   TaskCore& task_core() { return static_cast<TaskCore&>(*task); }
 };
@@ -192,7 +193,9 @@ void Timeout::enter() {
   internal::TaskCore* task = internal::running_task();
   if (!task) throw RuntimeError("Timeout should be used inside a task");
   s_->task = TaskRef(static_cast<TaskBase*>(task));
-  s_->cancelling = task->cancelling();
+  // Not a request still pending (made during this step): it is delivered inside the scope, and
+  // the exit must not take it for the scope's own when the scope expires too.
+  s_->cancelling = task->cancelling_delivered();
   s_->phase = Phase::kActive;
   try {
     internal::arm_locked(s_);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <future>
+#include <latch>
 #include <memory>
 #include <thread>
 
@@ -276,6 +277,165 @@ TEST(Cancel, RacingTheSuspensionStillCancelsTheNewlyAwaitedFuture) {
     EXPECT_EQ(cancel_message(t), "race");
     EXPECT_TRUE(never.cancelled());
   }
+}
+
+// A future whose cancel() stops twice, before and after it takes effect, until the test lets it
+// go: it holds a Task.cancel() that reached it between that call's two critical sections (the
+// "in flight" window of TaskCore::cancel).
+class StallingFuture final : public stealio::internal::FutureCore {
+ public:
+  explicit StallingFuture(stealio::Loop& loop) : FutureCore(loop, false) {}
+  void retain() const noexcept override { refs_.fetch_add(1); }
+  void release() const noexcept override {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+  bool cancel(std::string msg) override {
+    reached.count_down();
+    before.wait();
+    bool took = FutureCore::cancel(std::move(msg));
+    after.wait();
+    return took;
+  }
+  stealio::internal::ValueSlot<void> value;
+  std::latch reached{1}, before{1}, after{1};
+
+ private:
+  mutable std::atomic<int> refs_{1};
+};
+
+struct StallingRef {
+  StallingFuture* f;
+  ~StallingRef() { f->release(); }
+};
+
+// Awaits `f`; what it saw of cancelling() when it resumed, and whether it caught CancelledError.
+// With `withdraw` it uncancels what it saw (so the request is withdrawn, asyncio's uncancel()).
+// With `cancel_self` it cancels itself first, in the step that suspends on `f`.
+Coro<int> await_stalling(StallingFuture* f, std::atomic<int>* seen, bool withdraw,
+                         bool cancel_self = false) {
+  StallingRef keep{f};
+  f->retain();
+  if (cancel_self) stealio::internal::running_task()->cancel("");
+  int caught = 0;
+  try {
+    co_await stealio::internal::FutureAwaiter<void>{f, &f->value};
+  } catch (const CancelledError&) {
+    caught = 1;
+  }
+  stealio::internal::TaskCore& me = *stealio::internal::running_task();
+  seen->store(me.cancelling());
+  if (withdraw) me.uncancel();
+  co_return caught;
+}
+
+bool registered(Scheduler& sched, const Task<int>& t) {
+  for (const stealio::TaskRef& r : sched.all_tasks()) {
+    if (r.get() == t.ref().get()) return true;
+  }
+  return false;
+}
+
+// The task's last step ends while a cancel() is in flight: its completion waits for it.
+void wait_until_its_last_step_ended(Scheduler& sched, const Task<int>& t) {
+  while (registered(sched, t)) std::this_thread::yield();
+}
+
+// A task awaits a StallingFuture; cancel() comes from another thread and stalls in the future's
+// cancel(), before it takes effect. With `completes`, the future then completes on its own (so
+// its cancel() fails); without, it is cancelled (and the task woken with CancelledError). Either
+// way the task's last step ends before cancel() returns.
+struct InFlightRun {
+  Scheduler sched{SchedulerOptions{.workers = 2}};
+  StallingFuture* f = new StallingFuture(sched.loop(0));
+  StallingRef hold{f};
+  std::atomic<int> seen{-1};  // the task's cancelling() when it resumed
+  Task<int> t;
+  bool cancel_returned = false;
+
+  InFlightRun(bool completes, bool withdraw) {
+    // Eager start: suspended on f (fut_waiter_ set) before create_task returns.
+    t = run_on(sched.loop(0), [&] {
+      return stealio::create_task(await_stalling(f, &seen, withdraw),
+                                  stealio::TaskOptions().with_eager_start());
+    });
+    std::future<bool> cancelled = std::async(std::launch::async, [this] { return t.cancel(); });
+    f->reached.wait();  // cancel() counted itself and is in flight
+    if (completes) {
+      EXPECT_TRUE(f->try_finish([] {}));
+    }
+    f->before.count_down();
+    wait_until_its_last_step_ended(sched, t);
+    f->after.count_down();
+    cancel_returned = stealio_test::get_within(cancelled);
+    t.wait();
+  }
+};
+
+// The awaited future completes on its own, and the task finishes, while a cancel() is between
+// its two critical sections. The task saw the request (cancelling() == 1): the request must not
+// then be withdrawn behind its back (cancel() used to return false and the task to finish
+// normally); cancel() returns true and the task ends cancelled, as a request made during the
+// last step does.
+TEST(Cancel, ARequestTheTaskSawIsNotWithdrawnWhenItsLastStepEndsFirst) {
+  InFlightRun run(/*completes=*/true, /*withdraw=*/false);
+  EXPECT_TRUE(run.cancel_returned);
+  EXPECT_EQ(run.seen.load(), 1);
+  EXPECT_TRUE(run.t.cancelled());
+  EXPECT_FALSE(run.f->cancelled());
+}
+
+// The same, but the task withdrew the request (uncancel() to 0) before it ended: it finishes
+// normally, and cancel() still returns true (it took effect; the task withdrew it).
+TEST(Cancel, ARequestWithdrawnByUncancelWhileInFlightLetsTheTaskFinish) {
+  InFlightRun run(/*completes=*/true, /*withdraw=*/true);
+  EXPECT_TRUE(run.cancel_returned);
+  EXPECT_EQ(run.seen.load(), 1);
+  EXPECT_FALSE(run.t.cancelled());
+  EXPECT_EQ(run.t.result(), 0);
+  EXPECT_EQ(run.t.cancelling(), 0);
+}
+
+// The awaited future took the cancel (CancelledError reached the task, which caught it) and the
+// task finished before cancel() returned: the request was delivered, so the task keeps its own
+// outcome.
+TEST(Cancel, ADeliveredRequestDoesNotCancelTheTaskAgainWhenItEndsFirst) {
+  InFlightRun run(/*completes=*/false, /*withdraw=*/false);
+  EXPECT_TRUE(run.cancel_returned);
+  EXPECT_EQ(run.seen.load(), 1);
+  EXPECT_TRUE(run.f->cancelled());
+  EXPECT_FALSE(run.t.cancelled());
+  EXPECT_EQ(run.t.result(), 1);  // it caught the CancelledError
+  EXPECT_EQ(run.t.cancelling(), 1);
+}
+
+// A task cancels itself and suspends on a future in the same step: the end of that step hands
+// the request to the future (asyncio's __step cancels the new _fut_waiter), outside the task's
+// lock. The future completes on its own meanwhile, and the task's next step runs and ends on
+// the other worker before that hand-over learns it failed: the request (which the task saw in
+// cancelling()) must still end the task cancelled, not be put back on a task that already
+// finished.
+TEST(Cancel, ARequestHandedToTheAwaitedFutureAtTheEndOfAStepIsNotLostWhenTheTaskEndsFirst) {
+  Scheduler sched{SchedulerOptions{.workers = 2}};
+  StallingFuture* f = new StallingFuture(sched.loop(0));
+  StallingRef hold{f};
+  std::atomic<int> seen{-1};
+  // Eager start on loop 0: its worker runs the first step and stalls in f->cancel().
+  std::future<Task<int>> made = std::async(std::launch::async, [&] {
+    return run_on(sched.loop(0), [&] {
+      return stealio::create_task(await_stalling(f, &seen, false, /*cancel_self=*/true),
+                                  stealio::TaskOptions().with_eager_start());
+    });
+  });
+  f->reached.wait();
+  EXPECT_TRUE(f->try_finish([] {}));  // wakes the task: the other worker runs its last step
+  f->before.count_down();
+  while (!sched.all_tasks().empty()) std::this_thread::yield();  // its last step ended
+  f->after.count_down();
+  Task<int> t = stealio_test::get_within(made);
+  t.wait();
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_FALSE(f->cancelled());
+  EXPECT_TRUE(t.cancelled());
 }
 
 }  // namespace

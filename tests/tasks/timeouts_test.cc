@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <latch>
 #include <string>
 #include <vector>
 
@@ -370,6 +371,36 @@ TEST(Timeout, ExpiringWhileAnOuterCancelIsPendingStaysCancelled) {
   }());
 }
 
+// The body's cancellation is still unwinding when the scope expires: cm.reschedule(now), then
+// wait (yields, no sleep) until the timer has run.
+Coro<void> expire_while_unwinding(Timeout& cm) {
+  std::exception_ptr cancelled;
+  try {
+    co_await stealio::sleep(kLong);
+  } catch (const CancelledError&) {
+    cancelled = std::current_exception();
+  }
+  if (!cancelled) co_return;
+  cm.reschedule(Clock::now());
+  while (!cm.expired()) co_await stealio::yield();  // the scope's cancel() lands on a yield
+  std::rethrow_exception(cancelled);
+}
+
+TEST(Timeout, ACancelPendingOnEntryIsNotSwallowedWhenTheScopeExpires) {
+  // CPython gh-134471: a cancel() requested before the scope was entered, and not yet delivered
+  // (no suspension since), must not be counted as "seen on entry": when the scope then expires,
+  // the exit would take the outside request for its own and raise TimeoutError.
+  run_test([]() -> Coro<void> {
+    me().cancel(std::string());  // pending: the next suspension delivers it
+    Timeout cm(kLong);
+    std::string r = co_await outcome(cm.run(expire_while_unwinding(cm)));
+    EXPECT_EQ(r, "cancelled");
+    EXPECT_TRUE(cm.expired());
+    EXPECT_EQ(me().cancelling(), 1);
+    me().uncancel();
+  }());
+}
+
 TEST(Timeout, AlreadyEnteredIsARuntimeError) {
   run_test([]() -> Coro<void> {
     Timeout cm(absl::Seconds(10));
@@ -470,6 +501,30 @@ TEST(TimeoutWorkers, TimersFireForTasksThatMigrate) {
     for (int i = 0; i < 64; ++i) tasks.push_back(stealio::create_task(migrating_timeouts(5)));
     std::vector<int> counts = co_await stealio::gather(std::move(tasks));
     for (int c : counts) EXPECT_EQ(c, 5);
+  }());
+}
+
+TEST(TimeoutWorkers, AnOutsideCancelDuringTheStepThatEntersIsNotSwallowed) {
+  // On several workers an outside cancel() can land while the task runs, before it enters the
+  // scope (asyncio's single thread cannot do that). It is pending on entry, then delivered at the
+  // body's first suspension; the scope expires while it unwinds. The task must end cancelled.
+  run_workers(2, []() -> Coro<void> {
+    std::latch running(1);
+    std::latch cancelled(1);
+    Timeout cm(kLong);
+    // Parameters, not captures: the lambda object is gone once the task is created.
+    auto body = [](std::latch& running, std::latch& cancelled,
+                   Timeout& cm) -> Coro<std::string> {
+      running.count_down();
+      cancelled.wait();  // blocks this worker until the other one has called cancel()
+      co_return co_await outcome(cm.run(expire_while_unwinding(cm)));
+    };
+    Task<std::string> t = stealio::create_task(body(running, cancelled, cm));
+    running.wait();  // t runs on the other worker: this one is blocked
+    EXPECT_TRUE(t.cancel());
+    cancelled.count_down();
+    EXPECT_EQ(co_await t, "cancelled");
+    EXPECT_TRUE(cm.expired());
   }());
 }
 

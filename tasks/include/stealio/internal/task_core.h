@@ -13,7 +13,10 @@
 // it sets must_cancel_, and the next resumption throws CancelledError(msg) into the coroutine
 // at its await (or, before the first step, ends the task without running it). uncancel()
 // decrements and at zero clears a must_cancel_ not yet delivered. A coroutine that returns while
-// must_cancel_ is set ends cancelled.
+// must_cancel_ is set ends cancelled. A request takes effect where cancel() counts it: when the
+// task waits on a future, cancel() cancels that future outside mu_ ("in flight"), and a last step
+// that ends meanwhile leaves the outcome to cancel() (cancels_in_flight_), which then knows
+// whether the future delivered the request or the task must end cancelled.
 //
 // Threads: the coroutine and resume_/awaiting_/yield_ belong to the step in progress (steps of
 // one task never overlap). fut_waiter_, must_cancel_, cancel message and count are under mu_,
@@ -62,6 +65,11 @@ class TaskCore : public TaskBase, public FutureCore {
 
   bool cancel(std::string msg) override;
   int cancelling() const;
+  // cancelling(), less a request not delivered yet (must_cancel_: made during the running step,
+  // by the task itself or, on another worker, from outside). What a scope that is being entered
+  // counts as "already seen": a pending request is delivered inside the scope, and the scope
+  // must not take it for its own (CPython gh-134471).
+  int cancelling_delivered() const;
   int uncancel();
 
   // Called by awaiters in the coroutine, during a step of this task.
@@ -95,6 +103,19 @@ class TaskCore : public TaskBase, public FutureCore {
   void after_step();
   void deliver_cancel_to(FutureCore& f);
   void complete();
+  // With mu_ held: decides the outcome (a must_cancel_ still set turns a value into a
+  // cancellation) and publishes it.
+  Waiters publish_outcome_locked(std::exception_ptr error,
+                                 std::unique_ptr<std::string> cancelled_by);
+  void request_cancel_locked(std::string msg);  // sets must_cancel_ and the message
+  // Cancels `waiting_on` for a request counted in cancels_in_flight_ (outside mu_), follows the
+  // task to the next future it awaits meanwhile, and lands the request.
+  void cancel_in_flight(CoreRef waiting_on, std::string msg);
+  // With mu_ held: a request in flight (cancels_in_flight_) has landed; `delivered`: the awaited
+  // future took it. Returns true when it was the last in flight and the last step ended
+  // meanwhile: `ws` then holds the published outcome's waiters, for the caller to dispatch
+  // outside mu_ before destroying the coroutine.
+  bool land_cancel_locked(bool delivered, std::string msg, Waiters& ws);
   std::string cancel_request_text() const;  // with mu_ held
 
   std::coroutine_handle<> resume_;
@@ -105,6 +126,10 @@ class TaskCore : public TaskBase, public FutureCore {
   CoreRef fut_waiter_;
   std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
   int num_cancels_ = 0;
+  // cancel() and deliver_cancel_to() calls between their two critical sections (the awaited
+  // future's cancel() runs between). While any is, complete() leaves the outcome to the last of them. (It took
+  // TaskState<int> from 248 to 256 bytes: the same 16-byte class of frame_alloc.)
+  int cancels_in_flight_ = 0;
   std::atomic<bool> must_cancel_{false};  // written under mu_; read first without it
   bool completing_ = false;  // under mu_: the last step ended; cancel() returns false from here
   // Step-local, like resume_.
