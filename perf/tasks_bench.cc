@@ -2,6 +2,8 @@
 // tbb::task_group (run/wait) in this binary, at 1 and 2 worker threads (the benchmark argument).
 //
 //   fib/N          one task per call, no serial cut-off: create_task(fib(n-1)), fib(n-2) inline
+//   fib_context_var  fib/30 with a context variable set in the root task (stealio only);
+//                  _read: and every task reading it once
 //   skynet         10-ary tree of 1,000,000 leaves, every node a task (1,111,111 tasks)
 //   pingpong       two tasks passing a token through futures, 100,000 round trips; with two
 //                  workers each task is pinned to its own worker, so every handoff crosses threads
@@ -155,6 +157,55 @@ BENCHMARK_TEMPLATE(BM_fib_stealio, 30)->Apply(thread_args)->MinTime(0.5);
 BENCHMARK_TEMPLATE(BM_fib_tbb, 30)->Apply(thread_args)->MinTime(0.5);
 BENCHMARK_TEMPLATE(BM_fib_stealio, 35)->Apply(thread_args)->Iterations(1);
 BENCHMARK_TEMPLATE(BM_fib_tbb, 35)->Apply(thread_args)->Iterations(1);
+
+// fib(30) under a context variable set in the root task, as a request id or a trace span would
+// be: every task inherits the root's mapping. What that inheritance costs, and whether it keeps
+// the workers apart (each thread counts its tasks' references to the mapping on its own line:
+// tasks/context.cc), shows against BM_fib_stealio/30.
+const stealio::ContextVar<int> g_request_id("request_id");
+
+stealio::Coro<std::uint64_t> fib_under_context_var(int n) {
+  g_request_id.set(42);
+  co_return co_await fib_stealio(n);
+}
+
+void BM_fib_context_var_stealio(benchmark::State& state) {
+  auto sched = make_scheduler(state);
+  TaskTimer timer(state);
+  for (auto _ : state) {
+    std::uint64_t r = 0;
+    timer.time([&] { r = sched->run(fib_under_context_var(30)); });
+    if (r != fib_value(30)) state.SkipWithError("wrong fib");
+  }
+  timer.report("ns_per_task", fib_calls(30));
+}
+BENCHMARK(BM_fib_context_var_stealio)->Apply(thread_args)->MinTime(0.5);
+
+// The same, each task reading the variable once (as a logger reads a request id).
+stealio::Coro<std::uint64_t> fib_reading_context_var(int n) {
+  const auto one = static_cast<std::uint64_t>(g_request_id.get() / 42);
+  if (n < 2) co_return static_cast<std::uint64_t>(n) * one;
+  stealio::Task<std::uint64_t> a = stealio::create_task(fib_reading_context_var(n - 1));
+  const std::uint64_t b = co_await fib_reading_context_var(n - 2);
+  co_return co_await a + b;
+}
+
+stealio::Coro<std::uint64_t> fib_reading_under_context_var(int n) {
+  g_request_id.set(42);
+  co_return co_await fib_reading_context_var(n);
+}
+
+void BM_fib_context_var_read_stealio(benchmark::State& state) {
+  auto sched = make_scheduler(state);
+  TaskTimer timer(state);
+  for (auto _ : state) {
+    std::uint64_t r = 0;
+    timer.time([&] { r = sched->run(fib_reading_under_context_var(30)); });
+    if (r != fib_value(30)) state.SkipWithError("wrong fib");
+  }
+  timer.report("ns_per_task", fib_calls(30));
+}
+BENCHMARK(BM_fib_context_var_read_stealio)->Apply(thread_args)->MinTime(0.5);
 
 // --- skynet -----------------------------------------------------------------------------------
 

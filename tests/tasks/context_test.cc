@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <latch>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -364,6 +365,52 @@ TEST(ContextSlot, ASlotNotMadeYetPassesItsMappingOn) {
     ContextScope in_child(child);
     EXPECT_EQ(var.get(), 7);
   });
+}
+
+// A thread counts the references it hands to new slots in one proxy per mapping (context.cc):
+// slots inherited from the same mapping share it, and a set or a reset in between starts
+// another; every slot reads the mapping it was inherited from.
+TEST(ContextSlot, SlotsInheritedAroundSetsAndResetsReadTheirOwnMapping) {
+  ContextVar<int> var("var");
+  Context creator;
+  creator.run([&] {
+    var.set(1);
+    ContextSlot a = ContextSlot::inherit_current();
+    ContextSlot a2 = ContextSlot::inherit_current();  // the same mapping again
+    Token t = var.set(2);
+    ContextSlot b = ContextSlot::inherit_current();
+    var.reset(t);
+    ContextSlot c = ContextSlot::inherit_current();
+    auto seen = [&](ContextSlot& s) {
+      ContextScope scope(s);
+      return var.get();
+    };
+    EXPECT_EQ(seen(a), 1);
+    EXPECT_EQ(seen(a2), 1);
+    EXPECT_EQ(seen(b), 2);
+    EXPECT_EQ(seen(c), 1);
+  });
+}
+
+// The inherited mapping stays alive for the slot after the creator's context is gone and the
+// thread has moved on to another mapping (AddressSanitizer checks the reads).
+TEST(ContextSlot, AnInheritedMappingOutlivesItsCreatorsContext) {
+  ContextVar<std::string> var("var");
+  std::optional<ContextSlot> kept;
+  {
+    Context creator;
+    creator.run([&] {
+      var.set(std::string(100, 'x'));
+      kept.emplace(ContextSlot::inherit_current());
+    });
+  }
+  Context other;
+  other.run([&] {
+    var.set(std::string("y"));
+    ContextSlot moved_on = ContextSlot::inherit_current();
+  });
+  ContextScope scope(*kept);
+  EXPECT_EQ(var.get(), std::string(100, 'x'));
 }
 
 TEST(ContextSlot, AnEmptySlotHasNoValues) {

@@ -17,7 +17,10 @@
 //
 // Tasks: each task runs in a copy of its creator's context, as in asyncio, but the copy is made
 // on first need (internal::ContextSlot): until the task sets a variable it reads its creator's
-// mapping as it was at creation, without a lock, and creating it allocated no context.
+// mapping as it was at creation, without a lock, and creating it allocated no context. The
+// reference each task holds to that mapping is counted per thread (the creating thread's own
+// cache line, not one count every worker writes), so a worker keeps the latest mapping it handed
+// on, and the values in it, alive until it hands on another one or exits.
 //
 // Example:
 //   const stealio::ContextVar<std::string> request_id("request_id", "none");
