@@ -99,10 +99,21 @@ ContextSlot::ContextSlot(Context ctx) noexcept : data_(std::move(ctx.data_)) {}
 
 ContextData& ContextSlot::data() {
   if (!data_) {
-    // The copy is made now: from the per-thread block cache (frame_alloc.h), not malloc.
-    data_ = std::allocate_shared<ContextData>(FrameAllocator<ContextData>(), std::move(inherited_));
+    // The copy is made now: from the per-thread block cache (frame_alloc.h), not malloc. The
+    // slot keeps its reference to the inherited mapping (see find()).
+    data_ = std::allocate_shared<ContextData>(FrameAllocator<ContextData>(), inherited_);
   }
   return *data_;
+}
+
+const void* ContextSlot::find(std::uint64_t var_id, ErasedValue& keep) const {
+  if (data_) {
+    keep = data_->lookup(var_id);
+    return keep.get();
+  }
+  if (!inherited_) return nullptr;
+  auto it = inherited_->find(var_id);  // immutable, and alive while this slot is
+  return it == inherited_->end() ? nullptr : it->second.get();
 }
 
 ErasedValue ContextSlot::lookup(std::uint64_t var_id) const {
@@ -174,9 +185,10 @@ ErasedValue context_lookup(const ContextData& ctx, std::uint64_t var_id) {
   return ctx.lookup(var_id);
 }
 
-ErasedValue current_lookup(std::uint64_t var_id) {
-  if (tls_current != nullptr) return tls_current->lookup(var_id);
-  return base_context().lookup(var_id);
+ABSL_ATTRIBUTE_NOINLINE const void* current_find(std::uint64_t var_id, ErasedValue& keep) {
+  if (tls_current != nullptr) return tls_current->find(var_id, keep);
+  keep = base_context().lookup(var_id);
+  return keep.get();
 }
 
 Token current_set(const std::shared_ptr<const VarCore>& var, ErasedValue value) {

@@ -413,6 +413,42 @@ TEST(ContextSlot, AnInheritedMappingOutlivesItsCreatorsContext) {
   EXPECT_EQ(var.get(), std::string(100, 'x'));
 }
 
+// get() reads a task's inherited value in place, without a reference, and copies it out. A copy
+// that sets the variable being read makes the slot's own context and replaces the value in the
+// middle of that read: the value must stay alive through it (the slot keeps its inherited
+// mapping; AddressSanitizer checks).
+struct SetsOnCopy {
+  const ContextVar<SetsOnCopy>* var;  // set again by a copy; null: a plain value
+  std::string payload;
+  SetsOnCopy(const ContextVar<SetsOnCopy>* v, std::string p) : var(v), payload(std::move(p)) {}
+  SetsOnCopy(SetsOnCopy&&) = default;
+  SetsOnCopy(const SetsOnCopy& s) : var(nullptr) {
+    if (s.var != nullptr) s.var->set(SetsOnCopy(nullptr, "replaced"));  // its token is dropped
+    payload = s.payload;  // read after the set
+  }
+};
+
+TEST(ContextSlot, AValueWhoseCopySetsItsVariableIsReadWhole) {
+  ContextVar<SetsOnCopy> var("var");
+  std::optional<ContextSlot> slot;
+  {
+    Context creator;
+    creator.run([&] {
+      var.set(SetsOnCopy(&var, std::string(100, 'p')));
+      slot.emplace(ContextSlot::inherit_current());
+    });
+  }
+  Context elsewhere;  // this thread moves on to another mapping: only the slot holds the first
+  elsewhere.run([&] {
+    var.set(SetsOnCopy(nullptr, "elsewhere"));
+    ContextSlot moved_on = ContextSlot::inherit_current();
+  });
+  ContextScope scope(*slot);
+  SetsOnCopy got = var.get();
+  EXPECT_EQ(got.payload, std::string(100, 'p'));
+  EXPECT_EQ(var.get().payload, "replaced");
+}
+
 TEST(ContextSlot, AnEmptySlotHasNoValues) {
   ContextVar<int> var("var");
   ContextSlot empty;

@@ -13,7 +13,8 @@
 // Threads: one Context may be current on several threads at once (tasks sharing a context run
 // on different workers). Its mapping pointer is guarded by a mutex: get() costs one uncontended
 // lock, a hash lookup and a reference-count increment; set() also copies the mapping (O(number
-// of variables set in that context)) and allocates the new value and a Token.
+// of variables set in that context)) and allocates the new value and a Token. In a task that has
+// set nothing, get() is a hash lookup in the inherited mapping: no lock, no count.
 //
 // Tasks: each task runs in a copy of its creator's context, as in asyncio, but the copy is made
 // on first need (internal::ContextSlot): until the task sets a variable it reads its creator's
@@ -72,7 +73,10 @@ struct VarCore {
 
 // Out-of-line operations behind the templates (they reach thread-local state; see context.cc).
 ErasedValue context_lookup(const ContextData& ctx, std::uint64_t var_id);
-ErasedValue current_lookup(std::uint64_t var_id);
+// The value of `var_id` in the current context, or null. When the value needs a reference to
+// stay alive (a context that another thread may change meanwhile), it is put in `keep`;
+// otherwise (a task's inherited mapping) the value lives as long as the running step.
+const void* current_find(std::uint64_t var_id, ErasedValue& keep);
 Token current_set(const std::shared_ptr<const VarCore>& var, ErasedValue value);
 void current_reset(const VarCore& var, const Token& token);
 [[noreturn]] void raise_lookup_error(const VarCore& var);
@@ -97,11 +101,16 @@ class ContextSlot {
   // The context, made now if it was not yet.
   ContextData& data();
   ErasedValue lookup(std::uint64_t var_id) const;
+  // current_find() on this slot: a value of the inherited mapping is read in place, without a
+  // reference (every task reading one value would write its count: a line all workers write).
+  const void* find(std::uint64_t var_id, ErasedValue& keep) const;
   std::shared_ptr<const ContextMap> snapshot() const;
 
  private:
-  std::shared_ptr<ContextData> data_;          // null until made, unless given
-  std::shared_ptr<const ContextMap> inherited_;  // until then: the mapping copied (null: empty)
+  std::shared_ptr<ContextData> data_;  // null until made, unless given
+  // The mapping inherited (null: empty). Kept after data_ is made, so that a value found in it
+  // stays alive for the slot's life, even when reading it (T's copy) sets a variable.
+  std::shared_ptr<const ContextMap> inherited_;
 };
 
 // Context::run's guard: marks the context entered (RuntimeError if it already is) and makes it
@@ -268,8 +277,8 @@ class ContextVar {
   // The value in the current context, else the default, else raises LookupError with this
   // variable's repr as the message.
   T get() const {
-    internal::ErasedValue v = internal::current_lookup(core_->id);
-    if (v) return unerase(v);
+    internal::ErasedValue keep;
+    if (const void* v = internal::current_find(core_->id, keep)) return *static_cast<const T*>(v);
     if (core_->default_value) return unerase(core_->default_value);
     internal::raise_lookup_error(*core_);
   }
@@ -277,8 +286,8 @@ class ContextVar {
   // The value in the current context, else `default_value` (the variable's default is ignored,
   // as in Python).
   T get(T default_value) const {
-    internal::ErasedValue v = internal::current_lookup(core_->id);
-    if (v) return unerase(v);
+    internal::ErasedValue keep;
+    if (const void* v = internal::current_find(core_->id, keep)) return *static_cast<const T*>(v);
     return default_value;
   }
 
