@@ -159,29 +159,12 @@ BENCHMARK_TEMPLATE(BM_fib_stealio, 35)->Apply(thread_args)->Iterations(1);
 BENCHMARK_TEMPLATE(BM_fib_tbb, 35)->Apply(thread_args)->Iterations(1);
 
 // fib(30) under a context variable set in the root task, as a request id or a trace span would
-// be: every task inherits the root's mapping. What that inheritance costs, and whether it keeps
-// the workers apart (each thread counts its tasks' references to the mapping on its own line:
-// tasks/context.cc), shows against BM_fib_stealio/30.
+// be: every task inherits the root's mapping; in the _read variant every task also reads it once
+// (as a logger reads a request id). What that costs, and whether it keeps the workers apart (each
+// thread counts its tasks' references to the mapping on its own line, and get() reads an
+// inherited value in place: tasks/context.cc), shows against BM_fib_stealio<30>.
 const stealio::ContextVar<int> g_request_id("request_id");
 
-stealio::Coro<std::uint64_t> fib_under_context_var(int n) {
-  g_request_id.set(42);
-  co_return co_await fib_stealio(n);
-}
-
-void BM_fib_context_var_stealio(benchmark::State& state) {
-  auto sched = make_scheduler(state);
-  TaskTimer timer(state);
-  for (auto _ : state) {
-    std::uint64_t r = 0;
-    timer.time([&] { r = sched->run(fib_under_context_var(30)); });
-    if (r != fib_value(30)) state.SkipWithError("wrong fib");
-  }
-  timer.report("ns_per_task", fib_calls(30));
-}
-BENCHMARK(BM_fib_context_var_stealio)->Apply(thread_args)->MinTime(0.5);
-
-// The same, each task reading the variable once (as a logger reads a request id).
 stealio::Coro<std::uint64_t> fib_reading_context_var(int n) {
   const auto one = static_cast<std::uint64_t>(g_request_id.get() / 42);
   if (n < 2) co_return static_cast<std::uint64_t>(n) * one;
@@ -190,22 +173,31 @@ stealio::Coro<std::uint64_t> fib_reading_context_var(int n) {
   co_return co_await a + b;
 }
 
-stealio::Coro<std::uint64_t> fib_reading_under_context_var(int n) {
+template <stealio::Coro<std::uint64_t> (*Fib)(int)>
+stealio::Coro<std::uint64_t> under_context_var(int n) {
   g_request_id.set(42);
-  co_return co_await fib_reading_context_var(n);
+  co_return co_await Fib(n);
 }
 
-void BM_fib_context_var_read_stealio(benchmark::State& state) {
+template <stealio::Coro<std::uint64_t> (*Fib)(int)>
+void BM_fib_context_var(benchmark::State& state) {
   auto sched = make_scheduler(state);
   TaskTimer timer(state);
   for (auto _ : state) {
     std::uint64_t r = 0;
-    timer.time([&] { r = sched->run(fib_reading_under_context_var(30)); });
+    timer.time([&] { r = sched->run(under_context_var<Fib>(30)); });
     if (r != fib_value(30)) state.SkipWithError("wrong fib");
   }
   timer.report("ns_per_task", fib_calls(30));
 }
-BENCHMARK(BM_fib_context_var_read_stealio)->Apply(thread_args)->MinTime(0.5);
+BENCHMARK_TEMPLATE(BM_fib_context_var, fib_stealio)
+    ->Name("BM_fib_context_var_stealio")
+    ->Apply(thread_args)
+    ->MinTime(0.5);
+BENCHMARK_TEMPLATE(BM_fib_context_var, fib_reading_context_var)
+    ->Name("BM_fib_context_var_read_stealio")
+    ->Apply(thread_args)
+    ->MinTime(0.5);
 
 // --- skynet -----------------------------------------------------------------------------------
 

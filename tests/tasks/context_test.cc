@@ -367,6 +367,17 @@ TEST(ContextSlot, ASlotNotMadeYetPassesItsMappingOn) {
   });
 }
 
+// Makes this thread hand on a mapping of its own, so that it no longer keeps the last one it
+// handed on (context.cc keeps each thread's latest).
+void hand_on_another_mapping() {
+  static const ContextVar<int> marker("marker");
+  Context elsewhere;
+  elsewhere.run([] {
+    marker.set(0);
+    ContextSlot moved_on = ContextSlot::inherit_current();
+  });
+}
+
 // A thread counts the references it hands to new slots in one proxy per mapping (context.cc):
 // slots inherited from the same mapping share it, and a set or a reset in between starts
 // another; every slot reads the mapping it was inherited from.
@@ -404,11 +415,7 @@ TEST(ContextSlot, AnInheritedMappingOutlivesItsCreatorsContext) {
       kept.emplace(ContextSlot::inherit_current());
     });
   }
-  Context other;
-  other.run([&] {
-    var.set(std::string("y"));
-    ContextSlot moved_on = ContextSlot::inherit_current();
-  });
+  hand_on_another_mapping();
   ContextScope scope(*kept);
   EXPECT_EQ(var.get(), std::string(100, 'x'));
 }
@@ -438,11 +445,7 @@ TEST(ContextSlot, AValueWhoseCopySetsItsVariableIsReadWhole) {
       slot.emplace(ContextSlot::inherit_current());
     });
   }
-  Context elsewhere;  // this thread moves on to another mapping: only the slot holds the first
-  elsewhere.run([&] {
-    var.set(SetsOnCopy(nullptr, "elsewhere"));
-    ContextSlot moved_on = ContextSlot::inherit_current();
-  });
+  hand_on_another_mapping();  // only the slot holds the first mapping now
   ContextScope scope(*slot);
   SetsOnCopy got = var.get();
   EXPECT_EQ(got.payload, std::string(100, 'p'));
