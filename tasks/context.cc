@@ -116,13 +116,6 @@ const void* ContextSlot::find(std::uint64_t var_id, ErasedValue& keep) const {
   return it == inherited_->end() ? nullptr : it->second.get();
 }
 
-ErasedValue ContextSlot::lookup(std::uint64_t var_id) const {
-  if (data_) return data_->lookup(var_id);
-  if (!inherited_) return nullptr;
-  auto it = inherited_->find(var_id);  // immutable: no lock
-  return it == inherited_->end() ? nullptr : it->second;
-}
-
 std::shared_ptr<const ContextMap> ContextSlot::snapshot() const {
   return data_ ? data_->snapshot() : inherited_;
 }

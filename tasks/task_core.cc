@@ -1,5 +1,7 @@
 #include "stealio/internal/task_core.h"
 
+#include <algorithm>
+
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
 #include "stealio/lifetime.h"
@@ -67,7 +69,7 @@ void TaskCore::resume_in_step() {
   if (must_cancel_.load(std::memory_order_acquire)) {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (must_cancel_.load(std::memory_order_relaxed)) {
-      must_cancel_.store(false, std::memory_order_relaxed);
+      take_pending_locked(/*new_batch=*/true);
       resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_text()));
       // Cancelled before its first step: the coroutine never runs (after_step completes).
       if (!started_) return;
@@ -136,14 +138,18 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
   // published; cancel() then finds &f in fut_waiter_ and cancels it itself.
   if (!must_cancel_.load(std::memory_order_acquire)) return;
   std::string msg;
+  int n;
   {
     tbb::spin_mutex::scoped_lock lock(mu_);
     if (!must_cancel_.load(std::memory_order_relaxed) || fut_waiter_.get() != &f) return;
-    must_cancel_.store(false, std::memory_order_relaxed);
+    // The batch stays open while in flight: if `f` does not take it, the requests are pending
+    // again in the same batch (a scope's ticket still finds its request there).
+    n = take_pending_locked(/*new_batch=*/false);
     msg = cancel_request_text();
     ++cancels_in_flight_;
   }
-  cancel_in_flight(CoreRef(&f), std::move(msg));
+  std::uint32_t batch;
+  cancel_in_flight(CoreRef(&f), std::move(msg), n, /*handed_batch=*/true, &batch);
 }
 
 void TaskCore::wakeup(TaskRef self, bool fifo) {
@@ -200,7 +206,7 @@ FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr error,
   // A load and a store, not an exchange: must_cancel_ is only written under mu_, and the
   // exchange's locked instruction was a third of complete()'s time in skynet (perf).
   const bool cancel_instead = must_cancel_.load(std::memory_order_relaxed);
-  if (cancel_instead) must_cancel_.store(false, std::memory_order_relaxed);
+  if (cancel_instead) take_pending_locked(/*new_batch=*/true);
   if (cancelled_by) {
     cancel_msg_ = std::move(cancelled_by);
     return publish_locked(FutureState::kCancelled);
@@ -221,7 +227,11 @@ FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr error,
   return publish_locked(FutureState::kFinished);
 }
 
-bool TaskCore::cancel(std::string msg) {
+bool TaskCore::cancel(std::string msg) { return cancel(std::move(msg), nullptr); }
+
+bool TaskCore::cancel_for_scope(CancelTicket& ticket) { return cancel(std::string(), &ticket); }
+
+bool TaskCore::cancel(std::string msg, CancelTicket* ticket) {
   // The request counts (cancelling()) from the first critical section on: that is where it takes
   // effect. When the task waits on a future, that future's cancel() runs outside mu_ (its waiters
   // take mu_); until this call knows whether it took, it is "in flight", and a last step that
@@ -237,18 +247,24 @@ bool TaskCore::cancel(std::string msg) {
     ++num_cancels_;
     waiting_on = fut_waiter_;
     if (!waiting_on) {
-      request_cancel_locked(std::move(msg));
+      request_cancel_locked(std::move(msg), 1);
+      if (ticket) *ticket = CancelTicket{true, pending_batch_};
       return true;
     }
     ++cancels_in_flight_;
   }
-  cancel_in_flight(std::move(waiting_on), std::move(msg));
+  std::uint32_t batch = 0;
+  const bool pending =
+      cancel_in_flight(std::move(waiting_on), std::move(msg), 1, /*handed_batch=*/false, &batch);
+  if (ticket) *ticket = CancelTicket{pending, batch};
   return true;
 }
 
-void TaskCore::cancel_in_flight(CoreRef waiting_on, std::string msg) {
+bool TaskCore::cancel_in_flight(CoreRef waiting_on, std::string msg, int n, bool handed_batch,
+                                std::uint32_t* batch) {
   TaskRef keep(this);  // the outcome may be ours to publish, after the caller's last use
   Waiters ws;
+  bool pending;
   for (;;) {
     // The awaited future's CancelledError reaches the coroutine when it wakes.
     const bool delivered = waiting_on->cancel(msg);
@@ -260,25 +276,41 @@ void TaskCore::cancel_in_flight(CoreRef waiting_on, std::string msg) {
       waiting_on = fut_waiter_;
       continue;
     }
-    if (!land_cancel_locked(delivered, std::move(msg), ws)) return;
+    pending = !delivered;
+    *batch = pending_batch_;
+    if (!land_cancel_locked(delivered, std::move(msg), n, handed_batch, ws)) return pending;
     break;
   }
   dispatch(ws);
   destroy_coroutine();
+  return pending;
 }
 
-bool TaskCore::land_cancel_locked(bool delivered, std::string msg, Waiters& ws) {
-  // Not delivered, the request waits for the task's next step, unless uncancel() withdrew it.
-  if (!delivered && num_cancels_ > 0) request_cancel_locked(std::move(msg));
+bool TaskCore::land_cancel_locked(bool delivered, std::string msg, int n, bool handed_batch,
+                                  Waiters& ws) {
+  if (delivered) {
+    if (handed_batch) ++pending_batch_;  // deliver_cancel_to()'s batch is delivered
+  } else {
+    // The requests wait for the task's next step, but not those uncancel() withdrew meanwhile.
+    const int still = std::min(n, num_cancels_ - int{pending_cancels_});
+    if (still > 0) request_cancel_locked(std::move(msg), still);
+  }
   if (--cancels_in_flight_ > 0 || !completing_) return false;
   // The last step ended while this was in flight: publish its outcome (complete()).
   ws = publish_outcome_locked(std::exchange(exception_, nullptr), std::move(cancel_msg_));
   return true;
 }
 
-void TaskCore::request_cancel_locked(std::string msg) {
+void TaskCore::request_cancel_locked(std::string msg, int n) {
   must_cancel_.store(true, std::memory_order_relaxed);
+  pending_cancels_ = static_cast<std::uint16_t>(std::min(pending_cancels_ + n, 0xFFFF));
   cancel_request_msg_ = msg.empty() ? nullptr : std::make_unique<std::string>(std::move(msg));
+}
+
+int TaskCore::take_pending_locked(bool new_batch) {
+  must_cancel_.store(false, std::memory_order_relaxed);
+  if (new_batch) ++pending_batch_;
+  return std::exchange(pending_cancels_, 0);
 }
 
 std::string TaskCore::cancel_request_text() const {
@@ -292,13 +324,28 @@ int TaskCore::cancelling() const {
 
 int TaskCore::cancelling_delivered() const {
   tbb::spin_mutex::scoped_lock lock(mu_);
-  return num_cancels_ - (must_cancel_.load(std::memory_order_relaxed) ? 1 : 0);
+  return num_cancels_ - int{pending_cancels_};
 }
 
 int TaskCore::uncancel() {
   tbb::spin_mutex::scoped_lock lock(mu_);
-  if (num_cancels_ > 0 && --num_cancels_ == 0) must_cancel_.store(false, std::memory_order_relaxed);
+  return uncancel_locked();
+}
+
+int TaskCore::uncancel_locked() {
+  // asyncio's rule: a pending request is withdrawn only when the count reaches zero.
+  if (num_cancels_ > 0 && --num_cancels_ == 0) take_pending_locked(/*new_batch=*/true);
+  pending_cancels_ = static_cast<std::uint16_t>(std::min(int{pending_cancels_}, num_cancels_));
   return num_cancels_;
+}
+
+int TaskCore::uncancel_for_scope(const CancelTicket& ticket) {
+  tbb::spin_mutex::scoped_lock lock(mu_);
+  if (ticket.pending && ticket.batch == pending_batch_ && pending_cancels_ > 0 &&
+      --pending_cancels_ == 0) {
+    take_pending_locked(/*new_batch=*/true);
+  }
+  return uncancel_locked();
 }
 
 void TaskCore::abandon() noexcept {

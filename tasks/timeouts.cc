@@ -13,7 +13,9 @@
 //     either sees `expiring` with the cancel counted, or `active` and no cancel at all;
 //   - exit cancels the timer; in `expiring` it calls uncancel() and turns a CancelledError into
 //     TimeoutError when the count fell back to the one seen on entry (no other cancellation
-//     pending), exactly as timeouts.py's __aexit__.
+//     pending), exactly as timeouts.py's __aexit__. If the scope's request was never delivered
+//     (the timer fired on another worker during the step that exits), exit withdraws it too
+//     (uncancel_for_scope): on asyncio's one thread that cannot happen.
 // Lock order: mu, then the task's lock (cancel/uncancel), then the awaited future's.
 #include "stealio/timeouts.h"
 
@@ -39,6 +41,7 @@ struct TimeoutState {
   std::uint64_t generation = 0;                  // guarded by mu: bumps at each arming
   TaskRef task;                                  // guarded by mu: set while active/expiring
   int cancelling = 0;                            // task's delivered cancellings on entry
+  TaskCore::CancelTicket ticket;                 // guarded by mu: the scope's own request
 
   TaskCore& task_core() { return static_cast<TaskCore&>(*task); }
 };
@@ -64,7 +67,7 @@ const char* phase_name(TimeoutState::Phase p) {
 void on_timeout(TimeoutState& s, std::uint64_t generation) {
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.phase != TimeoutState::Phase::kActive || generation != s.generation) return;
-  s.task_core().cancel(std::string());
+  s.task_core().cancel_for_scope(s.ticket);
   s.phase = TimeoutState::Phase::kExpiring;
   s.handle = TimerHandle();
 }
@@ -215,7 +218,10 @@ void Timeout::exit(std::exception_ptr& error) noexcept {
     s_->handle = TimerHandle();
     if (s_->phase == Phase::kExpiring) {
       s_->phase = Phase::kExpired;
-      if (s_->task_core().uncancel() <= s_->cancelling && internal::is_cancelled_error(error)) {
+      // uncancel_for_scope: also withdraws the scope's request if it is still pending (the
+      // timer fired on another worker during the step that now leaves the scope).
+      if (s_->task_core().uncancel_for_scope(s_->ticket) <= s_->cancelling &&
+          internal::is_cancelled_error(error)) {
         // Only this scope's cancellation is pending: it is ours to turn into TimeoutError.
         error = std::make_exception_ptr(TimeoutError());
       }

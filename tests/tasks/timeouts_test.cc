@@ -528,6 +528,43 @@ TEST(TimeoutWorkers, AnOutsideCancelDuringTheStepThatEntersIsNotSwallowed) {
   }());
 }
 
+// Spins on its worker (no suspension) until the scope has expired: the timer fires on another
+// worker, during this step.
+Coro<void> spin_until_expired(Timeout& scope, std::latch& entered) {
+  entered.count_down();
+  while (!scope.expired()) {
+  }
+  co_return;
+}
+
+// A task caught an outside cancellation (delivered, not withdrawn: cancelling() stays 1), then
+// a scope expires on another worker during the step that leaves it. The scope's cancellation was
+// never delivered; its exit must withdraw it, not leave it pending to cancel the task after the
+// scope (uncancel() alone, 2 -> 1, kept it pending). asyncio, on one thread, always delivers it
+// before the scope can exit.
+Coro<std::string> caught_then_expired_in_the_last_step(std::latch& entered, Timeout& cm) {
+  me().cancel(std::string());
+  try {
+    co_await stealio::yield();
+  } catch (const CancelledError&) {
+  }
+  std::string out = co_await outcome(cm.run(spin_until_expired(cm, entered)));
+  co_await stealio::yield();  // a scope's request left pending would cancel the task here
+  co_return out + " " + std::to_string(me().cancelling());
+}
+
+TEST(TimeoutWorkers, AScopeThatExpiresDuringItsLastStepDoesNotCancelTheTaskAfterIt) {
+  run_workers(2, []() -> Coro<void> {
+    std::latch entered(1);
+    Timeout cm(kLong);
+    Task<std::string> t = stealio::create_task(caught_then_expired_in_the_last_step(entered, cm));
+    entered.wait();               // t spins on the other worker: this one is blocked
+    cm.reschedule(Clock::now());  // armed on this worker's loop: fires once this step suspends
+    EXPECT_EQ(co_await t, "value 1");
+    EXPECT_TRUE(cm.expired());
+  }());
+}
+
 TEST(TimeoutWorkers, RescheduleFromAnotherWorker) {
   run_workers(2, []() -> Coro<void> {
     stealio::Future<void> entered;

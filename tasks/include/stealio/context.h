@@ -100,7 +100,6 @@ class ContextSlot {
 
   // The context, made now if it was not yet.
   ContextData& data();
-  ErasedValue lookup(std::uint64_t var_id) const;
   // current_find() on this slot: a value of the inherited mapping is read in place, without a
   // reference (every task reading one value would write its count: a line all workers write).
   const void* find(std::uint64_t var_id, ErasedValue& keep) const;

@@ -16,7 +16,9 @@
 // must_cancel_ is set ends cancelled. A request takes effect where cancel() counts it: when the
 // task waits on a future, cancel() cancels that future outside mu_ ("in flight"), and a last step
 // that ends meanwhile leaves the outcome to cancel() (cancels_in_flight_), which then knows
-// whether the future delivered the request or the task must end cancelled.
+// whether the future delivered the request or the task must end cancelled. The requests behind
+// must_cancel_ are counted (pending_cancels_) in numbered batches, so that a Timeout scope can
+// tell at its exit whether its own request is still undelivered, and withdraw it.
 //
 // Threads: the coroutine and resume_/awaiting_/yield_ belong to the step in progress (steps of
 // one task never overlap). fut_waiter_, must_cancel_, cancel message and count are under mu_,
@@ -29,6 +31,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,12 +68,25 @@ class TaskCore : public TaskBase, public FutureCore {
 
   bool cancel(std::string msg) override;
   int cancelling() const;
-  // cancelling(), less a request not delivered yet (must_cancel_: made during the running step,
-  // by the task itself or, on another worker, from outside). What a scope that is being entered
+  // cancelling(), less the requests not delivered yet (pending_cancels_: made during the running
+  // step, by the task itself or, on another worker, from outside). What a scope that is being entered
   // counts as "already seen": a pending request is delivered inside the scope, and the scope
   // must not take it for its own (CPython gh-134471).
   int cancelling_delivered() const;
   int uncancel();
+
+  // For a Timeout scope: cancel() that also records whether the request was left pending (made
+  // while the task runs, not delivered yet) and in which batch of pending requests.
+  struct CancelTicket {
+    bool pending = false;
+    std::uint32_t batch = 0;
+  };
+  bool cancel_for_scope(CancelTicket& ticket);
+  // The scope's uncancel() at its exit. When the scope's request is still pending (the timer
+  // fired on another worker during the step that now leaves the scope), it is also taken out of
+  // the pending requests, so that it cannot cancel the task after the scope: asyncio, on one
+  // thread, always delivers the scope's cancellation before the scope can exit.
+  int uncancel_for_scope(const CancelTicket& ticket);
 
   // Called by awaiters in the coroutine, during a step of this task.
   void suspend_on(FutureCore& f, std::coroutine_handle<> h);
@@ -107,15 +123,23 @@ class TaskCore : public TaskBase, public FutureCore {
   // cancellation) and publishes it.
   Waiters publish_outcome_locked(std::exception_ptr error,
                                  std::unique_ptr<std::string> cancelled_by);
-  void request_cancel_locked(std::string msg);  // sets must_cancel_ and the message
-  // Cancels `waiting_on` for a request counted in cancels_in_flight_ (outside mu_), follows the
-  // task to the next future it awaits meanwhile, and lands the request.
-  void cancel_in_flight(CoreRef waiting_on, std::string msg);
-  // With mu_ held: a request in flight (cancels_in_flight_) has landed; `delivered`: the awaited
-  // future took it. Returns true when it was the last in flight and the last step ended
-  // meanwhile: `ws` then holds the published outcome's waiters, for the caller to dispatch
-  // outside mu_ before destroying the coroutine.
-  bool land_cancel_locked(bool delivered, std::string msg, Waiters& ws);
+  bool cancel(std::string msg, CancelTicket* ticket);
+  int uncancel_locked();
+  // With mu_ held: `n` more requests pending (must_cancel_), with the message.
+  void request_cancel_locked(std::string msg, int n);
+  // With mu_ held: the pending requests are delivered, handed on or withdrawn; returns how many.
+  int take_pending_locked(bool new_batch);
+  // Cancels `waiting_on` for `n` requests counted in cancels_in_flight_ (outside mu_), follows
+  // the task to the next future it awaits meanwhile, and lands them. `handed_batch`: they are
+  // the pending batch deliver_cancel_to() handed on (else one new request). Returns true when
+  // they were left pending (the future did not take them), with their batch in *batch.
+  bool cancel_in_flight(CoreRef waiting_on, std::string msg, int n, bool handed_batch,
+                        std::uint32_t* batch);
+  // With mu_ held: `n` requests in flight (one cancels_in_flight_ entry) have landed;
+  // `delivered`: the awaited future took them. Returns true when it was the last in flight and
+  // the last step ended meanwhile: `ws` then holds the published outcome's waiters, for the
+  // caller to dispatch outside mu_ before destroying the coroutine.
+  bool land_cancel_locked(bool delivered, std::string msg, int n, bool handed_batch, Waiters& ws);
   std::string cancel_request_text() const;  // with mu_ held
 
   std::coroutine_handle<> resume_;
@@ -126,10 +150,15 @@ class TaskCore : public TaskBase, public FutureCore {
   CoreRef fut_waiter_;
   std::unique_ptr<std::string> cancel_request_msg_;  // rare: kept out of line
   int num_cancels_ = 0;
+  // The requests behind must_cancel_ (made during a step, not delivered yet; saturates), and the
+  // number of the batch they belong to, which moves on each time a batch is delivered or
+  // withdrawn. 16-bit counts keep TaskState<int> at 256 bytes.
+  std::uint16_t pending_cancels_ = 0;
   // cancel() and deliver_cancel_to() calls between their two critical sections (the awaited
-  // future's cancel() runs between). While any is, complete() leaves the outcome to the last of them. (It took
-  // TaskState<int> from 248 to 256 bytes: the same 16-byte class of frame_alloc.)
-  int cancels_in_flight_ = 0;
+  // future's cancel() runs between). While any is, complete() leaves the outcome to the last of
+  // them.
+  std::uint16_t cancels_in_flight_ = 0;
+  std::uint32_t pending_batch_ = 0;
   std::atomic<bool> must_cancel_{false};  // written under mu_; read first without it
   bool completing_ = false;  // under mu_: the last step ended; cancel() returns false from here
   // Step-local, like resume_.
