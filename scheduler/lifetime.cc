@@ -35,6 +35,12 @@ void register_task(TaskBase& task) {
 }
 
 namespace internal {
+namespace {
+void add_new(SchedulerCore& core, Worker* w, TaskBase& task) {
+  core.registry().add_new(task, core.registry().home_shard(w ? w->index() : -1));
+}
+}  // namespace
+
 void register_new_task(TaskBase& task) {
 #ifdef STEALIO_SKIP_REGISTRATION
   // A measurement build (CMake option of that name): what tasks cost without the registry.
@@ -42,9 +48,22 @@ void register_new_task(TaskBase& task) {
   static_cast<void>(task);
 #else
   SchedulerCore& core = task.get_loop()->scheduler().core();
-  Worker* w = core.local_worker();
-  core.registry().add_new(task, core.registry().home_shard(w ? w->index() : -1));
+  add_new(core, core.local_worker(), task);
 #endif
+}
+
+void register_new_and_schedule(TaskRef first_step) {
+#ifndef STEALIO_SKIP_REGISTRATION
+  TaskBase& task = *first_step;
+  SchedulerCore& core = task.get_loop()->scheduler().core();
+  Worker* w = core.local_worker();
+  if (!w && !task.pinned()) {
+    core.spawn_new(first_step);
+    return;
+  }
+  add_new(core, w, task);
+#endif
+  schedule_step(std::move(first_step));
 }
 }  // namespace internal
 
@@ -140,7 +159,7 @@ TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
 
 std::vector<TaskRef> all_tasks(const Loop& loop) {
   std::vector<TaskRef> out;
-  loop.scheduler().core().registry().snapshot(
+  loop.scheduler().core().snapshot(
       [&loop](const TaskBase& t) { return t.get_loop() == &loop && !t.done(); }, out);
   return out;
 }

@@ -59,6 +59,16 @@ void Registry::add_new(TaskBase& t, int shard) {
   link(s, t);
 }
 
+void Registry::adopt_queued(TaskBase& t, int shard) noexcept {
+  if (t.reg_shard_.load(memory_order_relaxed) != TaskBase::kInInjectQueue) return;
+  Shard& s = shards_[shard];
+  SpinLock lock(&s.mu);
+  int expected = TaskBase::kInInjectQueue;
+  // Fails when remove() unregistered the task meanwhile.
+  if (!t.reg_shard_.compare_exchange_strong(expected, shard, memory_order_acq_rel)) return;
+  link(s, t);
+}
+
 void Registry::unlink(Shard& s, TaskBase& t) {
   if (t.reg_prev_) {
     t.reg_prev_->reg_next_ = t.reg_next_;
@@ -73,6 +83,14 @@ void Registry::unlink(Shard& s, TaskBase& t) {
 
 void Registry::remove(TaskBase& t) noexcept {
   int idx = t.reg_shard_.load(memory_order_acquire);
+  // Listed from the injection queue: no links to undo. A failed exchange reloads idx; if a worker
+  // adopted the task meanwhile, it is a shard index now.
+  while (idx == TaskBase::kInInjectQueue) {
+    if (t.reg_shard_.compare_exchange_weak(idx, TaskBase::kUnregistered, memory_order_acq_rel,
+                                           memory_order_acquire)) {
+      return;
+    }
+  }
   if (idx < 0) return;
   Shard& s = shards_[idx];
   SpinLock lock(&s.mu);

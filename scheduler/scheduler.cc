@@ -85,7 +85,7 @@ SchedulerCore::~SchedulerCore() {
   // now (the scheduler is being destroyed), so this last drain releases it, while the registry
   // that ~TaskBase may touch still exists.
   for (auto& w : workers_) w->drain_at_shutdown();
-  while (TaskBase* t = inject_.pop()) t->release();
+  for (TaskRef& t : drain_inject()) t->abandon();
   MutexLock lock(&g_live_mu);
   for (auto& w : workers_) live_loops().erase(&w->loop());
 }
@@ -121,6 +121,49 @@ void SchedulerCore::schedule(TaskBase* t, bool yield) {
   idle_->notify_work();
 }
 
+void SchedulerCore::spawn_new(TaskRef& first_step) {
+  TaskBase* t = first_step.get();
+  // The registry's closed flag is read under the queue's lock, and shutdown closes the registry
+  // before it drains the queue under that lock: a step pushed here is drained (and its task
+  // abandoned), or it is not pushed at all.
+  const bool pushed = inject_.push_if(t, [&] {
+    if (registry_.closed()) return false;
+    t->reg_shard_.store(TaskBase::kInInjectQueue, memory_order_release);
+    return true;
+  });
+  if (!pushed) throw RuntimeError("Event loop is closed");
+  static_cast<void>(first_step.leak());  // the queue's reference now
+  idle_->notify_work();
+}
+
+void SchedulerCore::snapshot(absl::FunctionRef<bool(const TaskBase&)> keep,
+                             std::vector<TaskRef>& out) {
+  // All under the injection queue's lock: a task leaves the queue's listing for its worker's
+  // shard under that lock (Registry::adopt_queued), so it is seen in exactly one of the two.
+  inject_.visit_then(
+      [&](TaskBase& t) {
+        if (t.reg_shard_.load(memory_order_acquire) == TaskBase::kInInjectQueue && !t.done() &&
+            keep(t) && t.try_retain()) {
+          out.push_back(TaskRef::adopt(&t));
+        }
+      },
+      [&] { registry_.snapshot(keep, out); });
+}
+
+std::vector<TaskRef> SchedulerCore::drain_inject() {
+  std::vector<TaskRef> alive;
+  while (TaskBase* t = inject_.pop()) {
+    TaskRef step = TaskRef::adopt(t);
+    std::int32_t expected = TaskBase::kInInjectQueue;
+    if (t->reg_shard_.compare_exchange_strong(expected, TaskBase::kUnregistered,
+                                              memory_order_acq_rel) &&
+        !t->done()) {
+      alive.push_back(std::move(step));
+    }
+  }
+  return alive;
+}
+
 void SchedulerCore::shutdown() {
   if (local_worker()) throw RuntimeError("Cannot close a running event loop");
   std::call_once(shutdown_once_, [this] {
@@ -143,11 +186,13 @@ void SchedulerCore::shutdown() {
     idle_->wake_all();
     for (std::thread& t : threads_) t.join();
     for (auto& w : workers_) w->drain_at_shutdown();
-    while (TaskBase* t = inject_.pop()) t->release();
+    std::vector<TaskRef> queued = drain_inject();
     for (TaskRef& t : registry_.drain()) t->abandon();
+    for (TaskRef& t : queued) t->abandon();
+    queued.clear();
     // abandon() may have released work that was queued again meanwhile: drop it too.
     for (auto& w : workers_) w->drain_at_shutdown();
-    while (TaskBase* t = inject_.pop()) t->release();
+    for (TaskRef& t : drain_inject()) t->abandon();
   });
 }
 
@@ -207,7 +252,7 @@ void Scheduler::post(Callback fn) {
 
 std::vector<TaskRef> Scheduler::all_tasks() const {
   std::vector<TaskRef> out;
-  core_->registry().snapshot([](const TaskBase& t) { return !t.done(); }, out);
+  core_->snapshot([](const TaskBase& t) { return !t.done(); }, out);
   return out;
 }
 

@@ -43,7 +43,7 @@ TaskBase::TaskBase(Loop& loop, bool pinned) noexcept
     : pinned_(pinned), id_(next_task_id()), loop_(&loop), home_(&loop) {}
 
 TaskBase::~TaskBase() {
-  if (reg_shard_.load(std::memory_order_acquire) >= 0) {
+  if (reg_shard_.load(std::memory_order_acquire) != kUnregistered) {
     home_->scheduler().core().registry().remove(*this);
   }
   delete custom_name_;

@@ -148,7 +148,8 @@ TaskBase* Worker::next_local() {
 // Takes a share of the injection queue in one lock acquisition (its length over the number of
 // workers, plus one, at most kInjectBatch): returns the oldest step and pushes the others onto
 // our deque, newest first, so that we pop them in the order they were submitted and idle workers
-// can steal them from us. Then wakes a worker if any is parked and nobody searches.
+// can steal them from us. Then wakes a worker if any is parked and nobody searches. A task
+// spawned from outside is registered in our shard as we take it (Registry::adopt_queued).
 //
 // A lone worker takes one step at a time: it has nobody to share the lock with, and the fairness
 // turn in next_local() (the injection queue before the deque) would run a newer batch before the
@@ -158,7 +159,10 @@ TaskBase* Worker::take_injected() {
   const std::size_t workers = static_cast<std::size_t>(core_.num_workers());
   TaskBase* batch[kInjectBatch];
   const std::size_t want = workers == 1 ? 1 : std::min(q.size() / workers + 1, kInjectBatch);
-  const std::size_t n = q.pop_batch(batch, want);
+  // A task registered through the queue moves into our shard, under the queue's lock.
+  Registry& registry = core_.registry();
+  const std::size_t n =
+      q.pop_batch(batch, want, [&](TaskBase& t) { registry.adopt_queued(t, index_); });
   if (n == 0) return nullptr;
   for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
   if (n > 1) core_.idle().notify_work();

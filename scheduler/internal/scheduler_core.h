@@ -6,8 +6,9 @@
 //      schedule_step drops the step.
 //   2. stopping_ = true, every parker is unparked, every worker thread is joined.
 //   3. Each worker drops its queued steps, callbacks and timers (releasing their references).
-//   4. Every task still registered is abandoned (TaskBase::abandon) and unregistered, so cycles
-//      between suspended tasks and the futures they wait on break and nothing leaks.
+//   4. Every task still registered (in the registry, or through the injection queue) is
+//      abandoned (TaskBase::abandon) and unregistered, so cycles between suspended tasks and the
+//      futures they wait on break and nothing leaks.
 #ifndef STEALIO_INTERNAL_SCHEDULER_CORE_H_
 #define STEALIO_INTERNAL_SCHEDULER_CORE_H_
 
@@ -17,6 +18,7 @@
 
 #include <mutex>
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "scheduler/internal/mutex.h"
 #include "scheduler/internal/atomic.h"
 #include "scheduler/internal/idle.h"
@@ -39,6 +41,17 @@ class SchedulerCore {
 
   // Queues a runnable step (takes over one reference). `yield` puts it behind queued work.
   void schedule(TaskBase* t, bool yield);
+
+  // For a new, unpinned task created on a thread that is not one of our workers: registers it
+  // and queues its first step (`first_step`'s reference) in one critical section of the
+  // injection queue, which lists it for all_tasks until a worker takes the step (registry.h).
+  // Raises RuntimeError `Event loop is closed` once the registry is closed (first_step is
+  // then released by the caller's TaskRef, as when register_task raises).
+  void spawn_new(TaskRef& first_step);
+
+  // all_tasks(): appends a reference to every registered task that is not done and for which
+  // `keep` holds, from the injection queue and from the registry.
+  void snapshot(absl::FunctionRef<bool(const TaskBase&)> keep, std::vector<TaskRef>& out);
 
   int num_workers() const noexcept { return static_cast<int>(workers_.size()); }
   Worker& worker(int i) const noexcept { return *workers_[static_cast<std::size_t>(i)]; }
@@ -73,6 +86,10 @@ class SchedulerCore {
   bool hooks_closed_ ABSL_GUARDED_BY(hooks_mu_) = false;
   Mutex handler_mu_;
   ExceptionHandler handler_ ABSL_GUARDED_BY(handler_mu_);
+
+  // Empties the injection queue (the workers have stopped): unregisters the tasks registered
+  // through it and returns those alive and not done, to abandon; releases every other step.
+  std::vector<TaskRef> drain_inject();
 };
 
 // Sends `c` to the exception handler of `loop`'s scheduler, or to the default handler when that

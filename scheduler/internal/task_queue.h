@@ -28,7 +28,15 @@ class TaskQueue {
 
   // Takes over one reference to `t`.
   void push(TaskBase* t) {
+    push_if(t, [] { return true; });
+  }
+
+  // push(t) if `admit()`, called under the lock, returns true; else pushes nothing and returns
+  // false (the caller keeps its reference).
+  template <class Admit>
+  bool push_if(TaskBase* t, Admit&& admit) {
     SpinLock lock(&mu_);
+    if (!admit()) return false;
     t->queue_next_ = nullptr;
     if (tail_) {
       tail_->queue_next_ = t;
@@ -37,6 +45,16 @@ class TaskQueue {
     }
     tail_ = t;
     len_.store(len_.load(memory_order_relaxed) + 1, memory_order_release);
+    return true;
+  }
+
+  // Calls visit(task) for every queued step, oldest first, then then(), all under the lock (no
+  // step is pushed or popped meanwhile). Neither may push to or pop from this queue.
+  template <class Visit, class Then>
+  void visit_then(Visit&& visit, Then&& then) {
+    SpinLock lock(&mu_);
+    for (TaskBase* t = head_; t; t = t->queue_next_) visit(*t);
+    then();
   }
 
   // Hands over one reference, or null when empty.
@@ -59,12 +77,17 @@ class TaskQueue {
   // n; hands over one reference per step. Workers take the injection queue's steps in batches
   // (Tokio's pop_n): with 16 workers draining 1,000,000 outside spawns one lock per step, the
   // lock's cache line was fought over by every worker (7.7 us per spawn at 16 threads).
-  std::size_t pop_batch(TaskBase** out, std::size_t max) {
+  // on_popped(task) is called for each step under the lock.
+  template <class OnPopped>
+  std::size_t pop_batch(TaskBase** out, std::size_t max, OnPopped&& on_popped) {
     if (max == 0 || len_.load(memory_order_acquire) == 0) return 0;
     SpinLock lock(&mu_);
     std::size_t n = 0;
-    while (n < max && (out[n] = pop_locked()) != nullptr) ++n;
+    while (n < max && (out[n] = pop_locked()) != nullptr) on_popped(*out[n++]);
     return n;
+  }
+  std::size_t pop_batch(TaskBase** out, std::size_t max) {
+    return pop_batch(out, max, [](TaskBase&) {});
   }
 
   bool empty() const noexcept { return len_.load(memory_order_acquire) == 0; }

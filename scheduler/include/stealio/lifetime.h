@@ -61,6 +61,10 @@ namespace internal {
 // create_task): the same effect, without the compare-and-swap that settles two threads
 // registering one task at once.
 void register_new_task(TaskBase& task);
+// register_new_task(*first_step), then schedule_step(first_step): the first step of a task no
+// other thread can see yet. From a thread outside the workers, an unpinned task is registered
+// through the injection queue its step goes to (one lock instead of two; see registry.h).
+void register_new_and_schedule(TaskRef first_step);
 }  // namespace internal
 
 }  // namespace v1

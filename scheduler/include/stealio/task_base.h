@@ -119,7 +119,7 @@ class TaskBase {
   // Marks the task done: all_tasks stops listing it. Call after its last step. A task still
   // registered is unregistered first (release() relies on it: a done task is never listed).
   void mark_done() noexcept {
-    if (reg_shard_.load(std::memory_order_acquire) >= 0) unregister_before_done();
+    if (reg_shard_.load(std::memory_order_acquire) != kUnregistered) unregister_before_done();
     done_.store(true, std::memory_order_release);
   }
 
@@ -150,8 +150,14 @@ class TaskBase {
   mutable std::atomic<std::uint32_t> refs_{1};
   std::atomic<bool> done_{false};
   const bool pinned_;
-  // Registry shard index, -1 when not registered. Written under that shard's lock.
-  std::atomic<std::int32_t> reg_shard_{-1};
+  // reg_shard_ when the task is in no registry list: kUnregistered, or kInInjectQueue for a task
+  // created outside the workers whose first step still waits in the injection queue (it is
+  // registered through that queue: SchedulerCore::spawn_new).
+  static constexpr std::int32_t kUnregistered = -1;
+  static constexpr std::int32_t kInInjectQueue = -2;
+  // Registry shard index, or one of the two above. A shard index is written under that shard's
+  // lock; kInInjectQueue under the injection queue's lock.
+  std::atomic<std::int32_t> reg_shard_{kUnregistered};
   const std::uint64_t id_;
   std::atomic<Loop*> loop_;
   Loop* const home_;  // creation loop: where pinned steps run

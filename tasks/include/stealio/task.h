@@ -163,11 +163,11 @@ Task<T> Task<T>::make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, 
     first_step = TaskRef::adopt(s);
   }
   if (name) s->set_name(*name);
-  internal::register_new_task(*s);
   if (eager) {
+    internal::register_new_task(*s);
     s->run_nested(loop);
   } else {
-    schedule_step(std::move(first_step));
+    internal::register_new_and_schedule(std::move(first_step));
   }
   return task;
 }
