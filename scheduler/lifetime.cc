@@ -35,11 +35,13 @@ void register_task(TaskBase& task) {
 }
 
 namespace internal {
+#ifndef STEALIO_SKIP_REGISTRATION
 namespace {
 void add_new(SchedulerCore& core, Worker* w, TaskBase& task) {
   core.registry().add_new(task, core.registry().home_shard(w ? w->index() : -1));
 }
 }  // namespace
+#endif
 
 void register_new_task(TaskBase& task) {
 #ifdef STEALIO_SKIP_REGISTRATION
