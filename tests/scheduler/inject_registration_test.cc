@@ -11,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <latch>
+#include <limits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -182,7 +183,9 @@ TEST(InjectRegistration, ASpawnAfterShutdownRaisesAndLeaksNothing) {
 
 // Outside threads spawn tasks that keep rescheduling themselves (so none is done) while the
 // workers take them from the injection queue into their shards and a checker takes snapshots:
-// every task whose spawn returned before a snapshot began must be in it.
+// every task whose spawn returned before a snapshot began must be in it. Each spawner waits for
+// a snapshot to finish after every chunk of spawns, so snapshots overlap the spawning however
+// the threads are scheduled.
 TEST(InjectRegistrationStress, NoPendingTaskIsMissingFromASnapshotWhileWorkersTakeThem) {
 #if defined(STEALIO_TSAN)
   constexpr int kPerSpawner = 300;
@@ -190,12 +193,14 @@ TEST(InjectRegistrationStress, NoPendingTaskIsMissingFromASnapshotWhileWorkersTa
   constexpr int kPerSpawner = 5000;
 #endif
   constexpr int kSpawners = 2;
+  constexpr int kChunk = kPerSpawner / 10;
   for (int workers : {1, 2, 4}) {
     Scheduler sched(SchedulerOptions{.workers = workers});
     std::atomic<bool> finish{false};
     std::vector<std::vector<TaskRef>> spawned(kSpawners);
     std::vector<std::atomic<int>> published(kSpawners);
     std::latch start(kSpawners + 1);
+    std::atomic<int> snapshots_taken{0};  // the checker's count; its maximum once it stopped
     std::vector<std::thread> spawners;
     for (int s = 0; s < kSpawners; ++s) {
       spawned[static_cast<std::size_t>(s)].reserve(kPerSpawner);
@@ -205,6 +210,11 @@ TEST(InjectRegistrationStress, NoPendingTaskIsMissingFromASnapshotWhileWorkersTa
         for (int i = 0; i < kPerSpawner; ++i) {
           mine.push_back(spawn(sched.loop(i % workers), [&] { return !finish.load(); }));
           published[static_cast<std::size_t>(s)].store(i + 1, std::memory_order_release);
+          if ((i + 1) % kChunk == 0 && i + 1 < kPerSpawner) {
+            for (int n = snapshots_taken.load(); n < (i + 1) / kChunk; n = snapshots_taken.load()) {
+              snapshots_taken.wait(n);
+            }
+          }
         }
       });
     }
@@ -233,12 +243,16 @@ TEST(InjectRegistrationStress, NoPendingTaskIsMissingFromASnapshotWhileWorkersTa
           }
         }
       }
+      snapshots_taken.store(snapshots + 1);
+      snapshots_taken.notify_all();
     }
+    snapshots_taken.store(std::numeric_limits<int>::max());  // releases the spawners if missing
+    snapshots_taken.notify_all();
     for (std::thread& t : spawners) t.join();
     finish.store(true);
     ASSERT_FALSE(missing);
     ASSERT_TRUE(eventually([&] { return sched.all_tasks().empty(); }));
-    EXPECT_GT(snapshots, 1);
+    EXPECT_GE(snapshots, kPerSpawner / kChunk);
   }
 }
 
