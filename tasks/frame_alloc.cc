@@ -82,9 +82,7 @@ void* system_alloc(std::size_t size) {
   const std::size_t c = size_class(size);
   if (c >= kClasses) return system_alloc(size);
   if (ThreadCache* tc = tls_cache ? tls_cache : init_cache()) {
-    Magazines& m = tc->classes[c];
-    if (void* p = m.pop()) return p;
-    if (void* p = m.pop_refilling(depot(c))) return p;
+    if (void* p = tc->classes[c].pop_refilling(depot(c))) return p;
   }
   return system_alloc((c + 1) * kGranule);
 }
@@ -96,8 +94,7 @@ void* system_alloc(std::size_t size) {
     scalable_free(p);
     return;
   }
-  Magazines& m = tc->classes[c];
-  if (!m.push(p)) release_chain(m.push_retiring(p, depot(c)), release);
+  release_chain(tc->classes[c].push_retiring(p, depot(c)), release);
 }
 #endif
 

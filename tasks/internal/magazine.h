@@ -103,8 +103,8 @@ class Magazines {
     return true;
   }
 
-  // pop() failed: makes the spare, else a magazine from `depot`, the current one and pops from
-  // it. Null when neither has one.
+  // pop(), and when the current magazine is empty first makes the spare, else a magazine from
+  // `depot`, the current one. Null when neither has one.
   void* pop_refilling(Depot& depot) noexcept {
     if (!head_) {
       head_ = spare_ ? std::exchange(spare_, nullptr) : depot.take();
@@ -114,9 +114,9 @@ class Magazines {
     return pop();
   }
 
-  // push() failed: the full current magazine becomes the spare (the old spare goes to `depot`)
-  // and `p` starts a new one. Returns a full magazine the depot had no room for (the caller
-  // frees its blocks: release_chain), or null.
+  // push(p), and when the current magazine is full first makes it the spare (the old spare goes
+  // to `depot`), so that `p` starts a new one. Returns a full magazine the depot had no room for
+  // (the caller frees its blocks: release_chain), or null.
   [[nodiscard]] FreeBlock* push_retiring(void* p, Depot& depot) noexcept {
     FreeBlock* refused = nullptr;
     if (count_ == kSize) {
