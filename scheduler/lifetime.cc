@@ -55,16 +55,23 @@ void register_new_task(TaskBase& task) {
 }
 
 void register_new_and_schedule(TaskRef first_step) {
-#ifndef STEALIO_SKIP_REGISTRATION
   TaskBase& task = *first_step;
   SchedulerCore& core = task.get_loop()->scheduler().core();
   Worker* w = core.local_worker();
+#ifndef STEALIO_SKIP_REGISTRATION
   if (!w && !task.pinned()) {
     core.spawn_new(first_step);
     return;
   }
   add_new(core, w, task);
 #endif
+  // Fork-join's case, a task created on a worker: its first step goes on this worker's deque
+  // here, without schedule_step's dispatch on the task's home and the caller's thread again.
+  if (w && !task.pinned() && !core.closed()) {
+    w->push_local(first_step.leak());
+    core.idle().notify_work();
+    return;
+  }
   schedule_step(std::move(first_step));
 }
 }  // namespace internal

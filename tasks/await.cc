@@ -66,11 +66,12 @@ bool try_join_inline(FutureCore& f) {
     Depth() { ++tls_inline_depth; }
     ~Depth() { --tls_inline_depth; }
   } depth;
+  std::int64_t at = -1;  // the child step's index in the deque, once found
   while (!child.done()) {
     TaskBase* next = nullptr;
     if (w->take_back(&child)) {
       next = &child;
-    } else if (w->holds_near_bottom(&child, kHelpWindow)) {
+    } else if (w->holds_near_bottom(&child, kHelpWindow, at)) {
       next = w->take_bottom();
       if (!next) return false;  // a thief emptied the queue
     } else {

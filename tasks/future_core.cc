@@ -14,13 +14,6 @@ CallbackId CallbackId::make() noexcept {
 
 namespace internal {
 
-CoreRef::CoreRef(FutureCore* c) noexcept : p_(c) {
-  if (p_) p_->retain();
-}
-CoreRef::~CoreRef() {
-  if (p_) p_->release();
-}
-
 FutureCore::~FutureCore() {
   // Most futures end completed, with no waiters left: the loops stay out of this path.
   if (tasks_head_ || callbacks_head_) drop_waiters();
@@ -83,7 +76,7 @@ bool FutureCore::cancel_state(std::string msg) {
   return true;
 }
 
-void FutureCore::check_result() {
+void FutureCore::check_result_slow() {
   switch (state()) {
     case FutureState::kPending:
       throw InvalidStateError("Result is not set.");

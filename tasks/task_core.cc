@@ -166,8 +166,14 @@ void TaskCore::wakeup(TaskRef self, bool fifo) {
 }
 
 void TaskCore::complete() {
-  std::exception_ptr error = std::exchange(resume_exception_, nullptr);  // cancelled unstarted
-  if (started_) error = coroutine_exception();
+  // The coroutine's exception, or the cancellation of a task cancelled before its first step.
+  // Copied only when there is one: most tasks end with a value.
+  std::exception_ptr error;
+  if (!started_) {
+    error = std::exchange(resume_exception_, nullptr);
+  } else if (const std::exception_ptr& e = coroutine_exception()) [[unlikely]] {
+    error = e;
+  }
   std::unique_ptr<std::string> cancelled_by;  // the coroutine ended with CancelledError(msg)
   if (error) {
     try {
@@ -201,8 +207,8 @@ void TaskCore::complete() {
   destroy_coroutine();
 }
 
-FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr error,
-                                                     std::unique_ptr<std::string> cancelled_by) {
+FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr&& error,
+                                                     std::unique_ptr<std::string>&& cancelled_by) {
   // A load and a store, not an exchange: must_cancel_ is only written under mu_, and the
   // exchange's locked instruction was a third of complete()'s time in skynet (perf).
   const bool cancel_instead = must_cancel_.load(std::memory_order_relaxed);

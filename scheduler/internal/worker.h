@@ -67,8 +67,11 @@ class Worker {
   // Takes `t` back if it is the step this worker pushed last and nobody took it (inline join).
   // The caller then owns the queue's reference.
   bool take_back(TaskBase* t) { return deque_.pop_if_bottom(t); }
-  // Whether `t` is among the `depth` steps this worker pushed last (a hint; see WsDeque).
-  bool holds_near_bottom(TaskBase* t, int depth) const { return deque_.holds_near_bottom(t, depth); }
+  // Whether `t` is among the `depth` steps this worker pushed last (a hint; see WsDeque). `at`:
+  // where it was found last time, -1 at first.
+  bool holds_near_bottom(TaskBase* t, int depth, std::int64_t& at) const {
+    return deque_.holds_near_bottom(t, depth, at);
+  }
   // The step this worker pushed last, with the queue's reference; null when none is left.
   TaskBase* take_bottom() { return deque_.pop(); }
   // Steps run nested inside another (joins that help): false once the step the worker's loop

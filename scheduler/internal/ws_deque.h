@@ -25,6 +25,7 @@
 #ifndef STEALIO_INTERNAL_WS_DEQUE_H_
 #define STEALIO_INTERNAL_WS_DEQUE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -53,7 +54,7 @@ class WsDeque {
     std::int64_t b = bottom_.load(memory_order_relaxed);
     std::int64_t t = top_.load(memory_order_acquire);
     Ring* r = ring_.load(memory_order_relaxed);
-    if (b - t > r->mask) r = grow(r, t, b);
+    if (b - t > r->mask) [[unlikely]] r = grow(r, t, b);
     r->put(b, item);
     bottom_.store(b + 1, memory_order_release);
   }
@@ -89,13 +90,21 @@ class WsDeque {
   }
 
   // Owner only. Whether `item` is among the `depth` most recently pushed entries. A thief may
-  // take it meanwhile: a true answer is a hint, which pop() settles.
-  bool holds_near_bottom(T item, std::int64_t depth) const {
+  // take it meanwhile: a true answer is a hint, which pop() settles. `at` carries the index where
+  // it was found last time (-1: unknown): a joiner that pops the entries above `item` one by one
+  // asks again after each, and an entry keeps its index until it is popped or stolen, so the
+  // answer usually costs one comparison instead of a scan of the window.
+  bool holds_near_bottom(T item, std::int64_t depth, std::int64_t& at) const {
     const std::int64_t b = bottom_.load(memory_order_relaxed);
     const std::int64_t t = top_.load(memory_order_acquire);
     const Ring* r = ring_.load(memory_order_relaxed);
-    for (std::int64_t i = b - 1; i >= t && i >= b - depth; --i) {
-      if (r->get(i) == item) return true;
+    const std::int64_t lowest = std::max(t, b - depth);
+    if (at >= lowest && at < b && r->get(at) == item) return true;
+    for (std::int64_t i = b - 1; i >= lowest; --i) {
+      if (r->get(i) == item) {
+        at = i;
+        return true;
+      }
     }
     return false;
   }
@@ -132,7 +141,8 @@ class WsDeque {
     std::unique_ptr<atomic<T>[]> slots;
   };
 
-  Ring* grow(Ring* old, std::int64_t t, std::int64_t b) {
+  // Out of line and cold, so that push() inlines into its callers without saving registers.
+  [[gnu::noinline, gnu::cold]] Ring* grow(Ring* old, std::int64_t t, std::int64_t b) {
     auto bigger = std::make_unique<Ring>((old->mask + 1) * 2);
     for (std::int64_t i = t; i < b; ++i) bigger->put(i, old->get(i));
     Ring* r = bigger.get();

@@ -114,6 +114,36 @@ TEST(WsDeque, GrowsWithWrappedIndicesKeepingFifoOrder) {
 
 // pop_if_bottom: the owner takes back the step it pushed last (the inline join of an awaited
 // child), and only that one.
+TEST(WsDeque, HoldsNearBottomLooksInTheWindowAndRemembersWhere) {
+  Items it(8);
+  WsDeque<int*> d(4);  // grows below
+  for (int i = 0; i < 6; ++i) d.push(it.at(i));
+  std::int64_t at = -1;
+  EXPECT_FALSE(d.holds_near_bottom(it.at(1), 3, at));  // present, but below the window
+  EXPECT_EQ(at, -1);
+  EXPECT_TRUE(d.holds_near_bottom(it.at(3), 3, at));
+  EXPECT_EQ(at, 3);  // the index it was pushed at, kept through the growth
+  // The joiner pops the entries above it one by one; the remembered index still answers.
+  EXPECT_EQ(d.pop(), it.at(5));
+  EXPECT_TRUE(d.holds_near_bottom(it.at(3), 3, at));
+  EXPECT_EQ(d.pop(), it.at(4));
+  EXPECT_TRUE(d.holds_near_bottom(it.at(3), 3, at));
+  EXPECT_TRUE(d.pop_if_bottom(it.at(3)));
+  // Popped: the slot still holds the pointer, above bottom now, and the answer is no.
+  EXPECT_FALSE(d.holds_near_bottom(it.at(3), 3, at));
+  // A stale index that names another item now: the window is scanned again.
+  d.push(it.at(6));  // reuses index 3
+  d.push(it.at(7));
+  EXPECT_TRUE(d.holds_near_bottom(it.at(2), 3, at));
+  EXPECT_EQ(at, 2);
+  // Stolen: thieves took indices 0..2, so index 2 no longer counts, whatever the slot holds.
+  EXPECT_EQ(d.steal(), it.at(0));
+  EXPECT_EQ(d.steal(), it.at(1));
+  EXPECT_TRUE(d.holds_near_bottom(it.at(2), 3, at));
+  EXPECT_EQ(d.steal(), it.at(2));
+  EXPECT_FALSE(d.holds_near_bottom(it.at(2), 3, at));
+}
+
 TEST(WsDeque, PopIfBottomTakesOnlyTheBottomItem) {
   Items it(4);
   WsDeque<int*> d;

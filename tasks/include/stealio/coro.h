@@ -55,7 +55,7 @@ class CoroPromiseBase {
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
 
   void set_continuation(std::coroutine_handle<> h) noexcept { continuation_ = h; }
-  std::exception_ptr exception() const noexcept { return exception_; }
+  const std::exception_ptr& exception() const noexcept { return exception_; }
 
  protected:
   void rethrow_if_exception() {

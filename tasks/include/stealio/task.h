@@ -82,7 +82,7 @@ class TaskState final : public TaskCore {
   ValueSlot<T> value;
 
  private:
-  std::exception_ptr coroutine_exception() const noexcept override {
+  const std::exception_ptr& coroutine_exception() const noexcept override {
     return coro_.handle().promise().exception();
   }
   void write_value() override {

@@ -54,14 +54,15 @@ class TaskCore;
 class CoreRef {
  public:
   CoreRef() noexcept = default;
-  explicit CoreRef(FutureCore* c) noexcept;
+  inline explicit CoreRef(FutureCore* c) noexcept;
   CoreRef(const CoreRef& o) noexcept : CoreRef(o.p_) {}
   CoreRef(CoreRef&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   CoreRef& operator=(CoreRef o) noexcept {
     std::swap(p_, o.p_);
     return *this;
   }
-  ~CoreRef();
+  // Inline (defined below FutureCore): a task state holds two, both null when it is destroyed.
+  inline ~CoreRef();
   FutureCore* get() const noexcept { return p_; }
   FutureCore* operator->() const noexcept { return p_; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
@@ -98,8 +99,15 @@ class FutureCore {
   bool cancel_state(std::string msg);
 
   // For result(): raises InvalidStateError / CancelledError / the stored exception, else
-  // returns (the caller then reads the value). Marks the exception retrieved.
-  void check_result();
+  // returns (the caller then reads the value). Marks the exception retrieved. Inline for the
+  // common case, a value: every join of a task reads it.
+  void check_result() {
+    if (state() == FutureState::kFinished && !exception_) [[likely]] {
+      retrieved_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    check_result_slow();
+  }
   // For exception(): null when finished with a value.
   std::exception_ptr exception();
   // The message of CancelledError when cancelled.
@@ -149,6 +157,7 @@ class FutureCore {
     if (exception_) report_unretrieved_exception();
   }
   void dispatch_waiters(Waiters ws) noexcept;
+  void check_result_slow();
   void report_unretrieved_exception() noexcept;
   [[gnu::cold]] void drop_waiters() noexcept;
 
@@ -166,6 +175,13 @@ class FutureCore {
   CallbackEntry* callbacks_head_ = nullptr;
   CallbackEntry* callbacks_tail_ = nullptr;
 };
+
+CoreRef::CoreRef(FutureCore* c) noexcept : p_(c) {
+  if (p_) p_->retain();
+}
+CoreRef::~CoreRef() {
+  if (p_) p_->release();
+}
 
 }  // namespace internal
 }  // namespace v1

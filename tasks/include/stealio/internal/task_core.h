@@ -104,9 +104,10 @@ class TaskCore : public TaskBase, public FutureCore {
   TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> start) noexcept;
   ~TaskCore();
 
-  // The typed side (TaskState<T>): the coroutine's exception, if it ended with one; moving its
+  // The typed side (TaskState<T>): the coroutine's exception, if it ended with one (a reference
+  // into the frame: no copy on the common path, where it is null); moving its
   // value into the task (write_value, under mu_, in complete()); the frame.
-  virtual std::exception_ptr coroutine_exception() const noexcept = 0;
+  virtual const std::exception_ptr& coroutine_exception() const noexcept = 0;
   virtual void write_value() = 0;  // with mu_ held, by complete()
   virtual void destroy_coroutine() noexcept = 0;
   virtual bool coroutine_done() const noexcept = 0;
@@ -121,8 +122,8 @@ class TaskCore : public TaskBase, public FutureCore {
   void complete();
   // With mu_ held: decides the outcome (a must_cancel_ still set turns a value into a
   // cancellation) and publishes it.
-  Waiters publish_outcome_locked(std::exception_ptr error,
-                                 std::unique_ptr<std::string> cancelled_by);
+  Waiters publish_outcome_locked(std::exception_ptr&& error,
+                                 std::unique_ptr<std::string>&& cancelled_by);
   bool cancel(std::string msg, CancelTicket* ticket);
   int uncancel_locked();
   // With mu_ held: `n` more requests pending (must_cancel_), with the message.
