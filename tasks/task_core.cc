@@ -208,7 +208,7 @@ void TaskCore::complete() {
 }
 
 FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr&& error,
-                                                     std::unique_ptr<std::string>&& cancelled_by) {
+                                                     std::unique_ptr<std::string> cancelled_by) {
   // A load and a store, not an exchange: must_cancel_ is only written under mu_, and the
   // exchange's locked instruction was a third of complete()'s time in skynet (perf).
   const bool cancel_instead = must_cancel_.load(std::memory_order_relaxed);

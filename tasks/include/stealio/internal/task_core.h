@@ -123,7 +123,7 @@ class TaskCore : public TaskBase, public FutureCore {
   // With mu_ held: decides the outcome (a must_cancel_ still set turns a value into a
   // cancellation) and publishes it.
   Waiters publish_outcome_locked(std::exception_ptr&& error,
-                                 std::unique_ptr<std::string>&& cancelled_by);
+                                 std::unique_ptr<std::string> cancelled_by);
   bool cancel(std::string msg, CancelTicket* ticket);
   int uncancel_locked();
   // With mu_ held: `n` more requests pending (must_cancel_), with the message.
