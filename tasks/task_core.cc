@@ -31,10 +31,12 @@ void wake_task(TaskRef task, bool fifo) noexcept {
   t.wakeup(std::move(task), fifo);
 }
 
-TaskCore::TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> start) noexcept
-    : TaskBase(loop, pinned), FutureCore(loop, true), resume_(start), context_(std::move(ctx)) {}
-
-TaskCore::~TaskCore() = default;
+TaskCore::TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> frame) noexcept
+    : TaskBase(loop, pinned),
+      FutureCore(loop, true),
+      frame_(frame),
+      resume_(frame),
+      context_(std::move(ctx)) {}
 
 const char* TaskCore::state_name() const noexcept {
   switch (state()) {

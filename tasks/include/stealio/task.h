@@ -75,23 +75,23 @@ namespace internal {
 template <class T>
 class TaskState final : public TaskCore {
  public:
+  // The task owns the frame from here on (TaskCore::frame()).
   TaskState(Loop& loop, bool pinned, ContextSlot ctx, Coro<T> coro)
-      : TaskCore(loop, pinned, std::move(ctx), coro.handle()), coro_(std::move(coro)) {}
+      : TaskCore(loop, pinned, std::move(ctx), coro.release()) {}
   ~TaskState() override { report_unretrieved(); }
 
   ValueSlot<T> value;
 
  private:
+  CoroPromise<T>& promise() const noexcept {
+    return Coro<T>::Handle::from_address(frame().address()).promise();
+  }
   const std::exception_ptr& coroutine_exception() const noexcept override {
-    return coro_.handle().promise().exception();
+    return promise().exception();
   }
   void write_value() override {
-    if constexpr (!std::is_void_v<T>) value.set(coro_.handle().promise().result());
+    if constexpr (!std::is_void_v<T>) value.set(promise().result());
   }
-  void destroy_coroutine() noexcept override { coro_ = Coro<T>(); }
-  bool coroutine_done() const noexcept override { return coro_.done(); }
-
-  Coro<T> coro_;
 };
 
 // Picks the loop for a task spawned from a thread that is not one of `sched`'s workers.

@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "stealio/context.h"
 #include "stealio/internal/frame_alloc.h"
@@ -101,16 +102,23 @@ class TaskCore : public TaskBase, public FutureCore {
   std::string describe() const override { return repr(); }
 
  protected:
-  TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> start) noexcept;
-  ~TaskCore();
+  // Takes ownership of the coroutine's frame, which the first step resumes.
+  TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> frame) noexcept;
+  ~TaskCore() { destroy_coroutine(); }
+
+  // The frame, type-erased: whether the coroutine ended and destroying it need no typed handle,
+  // so they cost no virtual call. Null once destroyed (complete(), abandon()).
+  std::coroutine_handle<> frame() const noexcept { return frame_; }
+  bool coroutine_done() const noexcept { return frame_ && frame_.done(); }
+  void destroy_coroutine() noexcept {
+    if (frame_) std::exchange(frame_, {}).destroy();
+  }
 
   // The typed side (TaskState<T>): the coroutine's exception, if it ended with one (a reference
-  // into the frame: no copy on the common path, where it is null); moving its
-  // value into the task (write_value, under mu_, in complete()); the frame.
+  // into the frame: no copy on the common path, where it is null); moving its value into the
+  // task (write_value, under mu_, in complete()).
   virtual const std::exception_ptr& coroutine_exception() const noexcept = 0;
   virtual void write_value() = 0;  // with mu_ held, by complete()
-  virtual void destroy_coroutine() noexcept = 0;
-  virtual bool coroutine_done() const noexcept = 0;
 
   void abandon() noexcept override;
   const char* state_name() const noexcept override;
@@ -143,6 +151,7 @@ class TaskCore : public TaskBase, public FutureCore {
   bool land_cancel_locked(bool delivered, std::string msg, int n, bool handed_batch, Waiters& ws);
   std::string cancel_request_text() const;  // with mu_ held
 
+  std::coroutine_handle<> frame_;  // owned
   std::coroutine_handle<> resume_;
   CoreRef awaiting_;
   std::exception_ptr resume_exception_;
