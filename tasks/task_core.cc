@@ -31,12 +31,12 @@ void wake_task(TaskRef task, bool fifo) noexcept {
   t.wakeup(std::move(task), fifo);
 }
 
-TaskCore::TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> frame) noexcept
+TaskCore::TaskCore(Loop& loop, bool pinned, const Context* given, std::coroutine_handle<> frame)
     : TaskBase(loop, pinned),
       FutureCore(loop, true),
       frame_(frame),
       resume_(frame),
-      context_(std::move(ctx)) {}
+      context_(given ? ContextSlot(*given) : ContextSlot::inherit_current()) {}
 
 const char* TaskCore::state_name() const noexcept {
   switch (state()) {
@@ -227,6 +227,10 @@ FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr&& error,
     cancel_msg_ = std::make_unique<std::string>(cancel_request_text());
     return publish_locked(FutureState::kCancelled);
   }
+  return publish_value_locked();
+}
+
+FutureCore::Waiters TaskCore::publish_value_locked() {
   try {
     write_value();
   } catch (...) {  // T's move threw: the task fails with that, rather than never ending

@@ -75,9 +75,12 @@ namespace internal {
 template <class T>
 class TaskState final : public TaskCore {
  public:
-  // The task owns the frame from here on (TaskCore::frame()).
-  TaskState(Loop& loop, bool pinned, ContextSlot ctx, Coro<T> coro)
-      : TaskCore(loop, pinned, std::move(ctx), coro.release()) {}
+  // The task owns the frame from here on (TaskCore::frame()). `given`: see TaskCore. Released
+  // from `coro` only once TaskCore is made: if making its context throws, `coro` still frees it.
+  TaskState(Loop& loop, bool pinned, const Context* given, Coro<T>&& coro)
+      : TaskCore(loop, pinned, given, coro.handle()) {
+    (void)coro.release();
+  }
   ~TaskState() override { report_unretrieved(); }
 
   ValueSlot<T> value;
@@ -123,8 +126,9 @@ class Task : public Future<T> {
   static Task make(Loop& loop, Coro<T> coro);
 
  private:
-  static Task make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, bool eager,
-                        bool pinned, const std::string* name);
+  // `given`: the context to share, or null to inherit the creator's.
+  static Task make_with(Loop& loop, Coro<T>&& coro, const Context* given, bool eager, bool pinned,
+                        const std::string* name);
   explicit Task(internal::TaskState<T>* s) noexcept : Future<T>(s, &s->value) {}
   internal::TaskState<T>* state() const noexcept {
     return static_cast<internal::TaskState<T>*>(this->core());
@@ -134,26 +138,24 @@ class Task : public Future<T> {
 template <class T>
 Task<T> Task<T>::make(Loop& loop, Coro<T> coro, const TaskOptions& options) {
   // A given context is shared; else the creator's is copied (deferred: see ContextSlot).
-  internal::ContextSlot ctx = options.context ? internal::ContextSlot(*options.context)
-                                              : internal::ContextSlot::inherit_current();
   const bool eager = options.eager_start.value_or(loop.scheduler().options().eager_start);
-  return make_with(loop, std::move(coro), std::move(ctx), eager, options.pinned,
-                   options.name.empty() ? nullptr : &options.name);
+  return make_with(loop, std::move(coro), options.context ? &*options.context : nullptr, eager,
+                   options.pinned, options.name.empty() ? nullptr : &options.name);
 }
 
 template <class T>
 Task<T> Task<T>::make(Loop& loop, Coro<T> coro) {
-  return make_with(loop, std::move(coro), internal::ContextSlot::inherit_current(),
-                   loop.scheduler().options().eager_start, false, nullptr);
+  return make_with(loop, std::move(coro), nullptr, loop.scheduler().options().eager_start, false,
+                   nullptr);
 }
 
 template <class T>
-Task<T> Task<T>::make_with(Loop& loop, Coro<T> coro, internal::ContextSlot ctx, bool eager,
+Task<T> Task<T>::make_with(Loop& loop, Coro<T>&& coro, const Context* given, bool eager,
                            bool pinned, const std::string* name) {
   if (loop.is_closed()) throw RuntimeError("Event loop is closed");
   if (!coro) throw RuntimeError("a coroutine was expected, got an empty Coro");
   eager = eager && loop.is_running_here();
-  auto* s = new internal::TaskState<T>(loop, pinned, std::move(ctx), std::move(coro));
+  auto* s = new internal::TaskState<T>(loop, pinned, given, std::move(coro));
   Task<T> task(s);
   // The first step's reference, taken while no other thread can see the task (registering it
   // publishes it to all_tasks): one atomic read-modify-write less per task.

@@ -102,8 +102,11 @@ class TaskCore : public TaskBase, public FutureCore {
   std::string describe() const override { return repr(); }
 
  protected:
-  // Takes ownership of the coroutine's frame, which the first step resumes.
-  TaskCore(Loop& loop, bool pinned, ContextSlot ctx, std::coroutine_handle<> frame) noexcept;
+  // Takes ownership of the coroutine's frame, which the first step resumes. The task runs in
+  // `given`, shared, or when it is null in a copy of the creator's current context. The slot is
+  // made here, in place: passed down by value, its two shared_ptrs cost a move and two null
+  // checks per hop (~18 instructions per task in skynet, callgrind).
+  TaskCore(Loop& loop, bool pinned, const Context* given, std::coroutine_handle<> frame);
   ~TaskCore() { destroy_coroutine(); }
 
   // The frame, type-erased: whether the coroutine ended and destroying it need no typed handle,
@@ -132,6 +135,9 @@ class TaskCore : public TaskBase, public FutureCore {
   // cancellation) and publishes it.
   Waiters publish_outcome_locked(std::exception_ptr&& error,
                                  std::unique_ptr<std::string> cancelled_by);
+  // With mu_ held: publishes the coroutine's value (the outcome when there is no error and no
+  // cancellation request).
+  Waiters publish_value_locked();
   bool cancel(std::string msg, CancelTicket* ticket);
   int uncancel_locked();
   // With mu_ held: `n` more requests pending (must_cancel_), with the message.
