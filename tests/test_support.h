@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <latch>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -71,6 +72,26 @@ class InertTask final : public stealio::TaskBase {
   explicit InertTask(stealio::Loop& loop) : TaskBase(loop) {}
   void step() override {}
   void finish() { mark_done(); }
+};
+
+// Holds the only worker of `sched` in a posted function until release(): what is posted or
+// spawned meanwhile waits in the injection queue. Must outlive that function (keep it until the
+// work posted after it has run).
+class HeldWorker {
+ public:
+  explicit HeldWorker(stealio::Scheduler& sched) {
+    auto held_f = held_.get_future();
+    sched.post([this] {
+      held_.set_value();
+      hold_.wait();
+    });
+    get_within(held_f);
+  }
+  void release() { hold_.count_down(); }
+
+ private:
+  std::latch hold_{1};
+  std::promise<void> held_;
 };
 
 inline bool contains(const std::vector<stealio::TaskRef>& v, const stealio::TaskBase* t) {

@@ -110,10 +110,18 @@ class Worker {
   void sleep();
   bool work_visible() const noexcept;
 
+  // The most steps a worker takes from the injection queue at once.
+  static constexpr std::size_t kInjectBatch = 32;
+
   SchedulerCore& core_;
   const int index_;
   Loop loop_;
   WsDeque<TaskBase*> deque_;
+  // A lone worker's batch from the injection queue, served oldest first (take_injected); with
+  // more workers a batch goes on the deque, where the others can steal it.
+  TaskBase* injected_[kInjectBatch] = {};
+  std::size_t injected_next_ = 0;
+  std::size_t injected_end_ = 0;
   TaskQueue yield_;
   TaskQueue pinned_;
   std::deque<Callback> ready_;

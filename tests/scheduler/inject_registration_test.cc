@@ -77,27 +77,9 @@ bool listed(const std::vector<TaskRef>& tasks, const TaskRef& t) {
   return std::find(tasks.begin(), tasks.end(), t.get()) != tasks.end();
 }
 
-// Holds the scheduler's only worker in a posted function until release().
-class HeldWorker {
- public:
-  explicit HeldWorker(Scheduler& sched) {
-    std::promise<void> held;
-    auto held_f = held.get_future();
-    sched.post([this, &held] {
-      held.set_value();
-      hold_.wait();
-    });
-    get_within(held_f);
-  }
-  void release() { hold_.count_down(); }
-
- private:
-  std::latch hold_{1};
-};
-
 TEST(InjectRegistration, ATaskSpawnedFromOutsideIsListedWhileItsStepWaitsInTheQueue) {
   Scheduler sched(SchedulerOptions{.workers = 1});
-  HeldWorker worker(sched);
+  stealio_test::HeldWorker worker(sched);
   std::promise<bool> listed_while_running;
   auto listed_f = listed_while_running.get_future();
   TaskRef t;
@@ -117,7 +99,7 @@ TEST(InjectRegistration, ATaskSpawnedFromOutsideIsListedWhileItsStepWaitsInTheQu
 
 TEST(InjectRegistration, UnregisteringATaskWhileItsStepWaitsUnlistsItAndItStillRuns) {
   Scheduler sched(SchedulerOptions{.workers = 1});
-  HeldWorker worker(sched);
+  stealio_test::HeldWorker worker(sched);
   std::promise<bool> listed_while_running;
   auto listed_f = listed_while_running.get_future();
   TaskRef kept = spawn(sched.loop(0), [] { return false; });

@@ -644,14 +644,7 @@ TEST(TaskQueue, PopBatchTakesTheOldestInOrder) {
 // (workers of a larger scheduler take the injection queue in batches).
 TEST(Scheduler, OutsideStepsRunInSubmissionOrderOnOneWorker) {
   Scheduler sched(SchedulerOptions{.workers = 1});
-  std::latch hold(1);
-  std::promise<void> held;
-  auto held_f = held.get_future();
-  sched.post([&] {
-    held.set_value();
-    hold.wait();  // the worker is busy: the next posts pile up in the injection queue
-  });
-  get_within(held_f);
+  stealio_test::HeldWorker held(sched);
   constexpr int kN = 500;
   std::vector<int> order;  // only the one worker writes it
   std::promise<void> done;
@@ -662,7 +655,32 @@ TEST(Scheduler, OutsideStepsRunInSubmissionOrderOnOneWorker) {
       if (i == kN - 1) done.set_value();
     });
   }
-  hold.count_down();
+  held.release();
+  get_within(done_f);
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(kN));
+  for (int i = 0; i < kN; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+}
+
+// The same when every step also queues a step of its own on the worker's deque, which the loop
+// runs first except on its fairness turns (the injection queue first, every 61st turn): the lone
+// worker takes the injection queue in batches, and serves the rest of a batch before a newer one.
+TEST(Scheduler, OutsideStepsRunInSubmissionOrderOnOneWorkerBesideLocalSteps) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  stealio_test::HeldWorker held(sched);
+  constexpr int kN = 500;
+  std::vector<int> order;  // only the one worker writes these
+  int local = 0;
+  std::promise<void> done;
+  auto done_f = done.get_future();
+  for (int i = 0; i < kN; ++i) {
+    sched.post([&, i] {
+      order.push_back(i);
+      sched.post([&] {  // from the worker: onto its deque
+        if (++local == kN) done.set_value();
+      });
+    });
+  }
+  held.release();
   get_within(done_f);
   ASSERT_EQ(order.size(), static_cast<std::size_t>(kN));
   for (int i = 0; i < kN; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
