@@ -46,10 +46,13 @@ ABSL_ATTRIBUTE_NOINLINE ContextData& current_context() {
   return base_context();
 }
 
-// The current context's mapping, without making a context not made yet.
+// The current context's mapping, without making a context not made yet. A thread that never
+// used a context variable has no base context: its mapping is empty, with no lock taken (an
+// outside thread spawning tasks copies its context once per task).
 ABSL_ATTRIBUTE_NOINLINE std::shared_ptr<const ContextMap> current_snapshot() {
   if (tls_current != nullptr) return tls_current->snapshot();
-  return base_context().snapshot();
+  if (!tls_base) return nullptr;
+  return tls_base->snapshot();
 }
 
 // --- ContextSlot -------------------------------------------------------------------------------
@@ -180,7 +183,8 @@ ErasedValue context_lookup(const ContextData& ctx, std::uint64_t var_id) {
 
 ABSL_ATTRIBUTE_NOINLINE const void* current_find(std::uint64_t var_id, ErasedValue& keep) {
   if (tls_current != nullptr) return tls_current->find(var_id, keep);
-  keep = base_context().lookup(var_id);
+  if (!tls_base) return nullptr;  // no variable was ever set here (current_snapshot)
+  keep = tls_base->lookup(var_id);
   return keep.get();
 }
 
