@@ -97,8 +97,24 @@ void TaskCore::suspend_yield(std::coroutine_handle<> h) {
   resume_ = h;
 }
 
+// From the coroutine's final await, its frame still alive: takes the value, or the exception
+// (into resume_exception_, which complete() reads), and lets go of the frame, which frees itself
+// when this returns.
+void task_coroutine_ended(TaskCore& task, std::exception_ptr& error) noexcept {
+  if (error) [[unlikely]] {
+    task.resume_exception_ = std::move(error);
+  } else {
+    try {
+      task.take_value();
+    } catch (...) {  // T's move threw: the task fails with that, rather than never ending
+      task.resume_exception_ = std::current_exception();
+    }
+  }
+  task.frame_ = {};  // the coroutine has ended (after_step)
+}
+
 void TaskCore::after_step() {
-  if (!started_ || coroutine_done()) {
+  if (!started_ || !frame_) {  // cancelled before its first step, or the coroutine ended
     complete();
     return;
   }
@@ -169,13 +185,9 @@ void TaskCore::wakeup(TaskRef self, bool fifo) {
 
 void TaskCore::complete() {
   // The coroutine's exception, or the cancellation of a task cancelled before its first step.
-  // Copied only when there is one: most tasks end with a value.
+  // Moved only when there is one: most tasks end with a value.
   std::exception_ptr error;
-  if (!started_) {
-    error = std::exchange(resume_exception_, nullptr);
-  } else if (const std::exception_ptr& e = coroutine_exception()) [[unlikely]] {
-    error = e;
-  }
+  if (resume_exception_) [[unlikely]] error = std::exchange(resume_exception_, nullptr);
   std::unique_ptr<std::string> cancelled_by;  // the coroutine ended with CancelledError(msg)
   if (error) {
     try {
@@ -203,7 +215,11 @@ void TaskCore::complete() {
       cancel_msg_ = std::move(cancelled_by);
       return;
     }
-    ws = publish_outcome_locked(std::move(error), std::move(cancelled_by));
+    // Most tasks end with a value (in place: task_coroutine_ended) and no cancellation request:
+    // no outcome to decide.
+    ws = !error && !must_cancel_.load(std::memory_order_relaxed)
+             ? publish_locked(FutureState::kFinished)
+             : publish_outcome_locked(std::move(error), std::move(cancelled_by));
   }
   dispatch(ws);
   destroy_coroutine();
@@ -227,16 +243,7 @@ FutureCore::Waiters TaskCore::publish_outcome_locked(std::exception_ptr&& error,
     cancel_msg_ = std::make_unique<std::string>(cancel_request_text());
     return publish_locked(FutureState::kCancelled);
   }
-  return publish_value_locked();
-}
-
-FutureCore::Waiters TaskCore::publish_value_locked() {
-  try {
-    write_value();
-  } catch (...) {  // T's move threw: the task fails with that, rather than never ending
-    exception_ = std::current_exception();
-  }
-  return publish_locked(FutureState::kFinished);
+  return publish_locked(FutureState::kFinished);  // the value is in place (task_coroutine_ended)
 }
 
 bool TaskCore::cancel(std::string msg) { return cancel(std::move(msg), nullptr); }

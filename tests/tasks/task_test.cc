@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <latch>
 #include <set>
 #include <thread>
@@ -412,5 +413,66 @@ stealio::Coro<int> chain(int n) {
 TEST(Task, ALongChainOfTasksAwaitingChildrenDoesNotOverflowTheStack) {
   stealio::Scheduler sched(stealio::SchedulerOptions{.workers = 2});
   EXPECT_EQ(sched.run(chain(100'000)), 100'000);
+}
+}  // namespace
+
+namespace {
+// Counts the live copies of a coroutine's parameter.
+struct Probe {
+  explicit Probe(std::atomic<int>* live) : live(live) { live->fetch_add(1); }
+  Probe(Probe&& o) noexcept : live(o.live) { live->fetch_add(1); }
+  Probe(const Probe&) = delete;
+  ~Probe() { live->fetch_sub(1); }
+  std::atomic<int>* live;
+};
+stealio::Coro<int> holds(Probe p) {
+  (void)p;
+  co_return 7;
+}
+stealio::Coro<void> throws_holding(Probe p) {
+  (void)p;
+  throw Oops("with a parameter");
+  co_return;
+}
+
+// A task's coroutine frees its frame within its last step: its parameters are gone by the time
+// a thread outside sees the task done (the outcome is published after the frame is freed).
+TEST(Task, ACoroutinesParametersAreDestroyedBeforeItsTaskIsDone) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  for (int i = 0; i < 200; ++i) {
+    std::atomic<int> live{0};
+    Task<int> t = sched.spawn(holds(Probe(&live)));
+    t.wait();
+    EXPECT_EQ(live.load(), 0) << i;
+    EXPECT_EQ(t.result(), 7);
+    Task<void> e = sched.spawn(throws_holding(Probe(&live)));
+    e.wait();
+    EXPECT_EQ(live.load(), 0) << i;
+    EXPECT_THROW(e.result(), Oops);
+  }
+}
+
+// Moves out of its source only so many times, then throws.
+struct Fragile {
+  explicit Fragile(int moves_left) : moves_left(moves_left) {}
+  Fragile(Fragile&& o) : moves_left(o.moves_left - 1) {
+    if (moves_left < 0) throw Oops("moved once too often");
+  }
+  int moves_left;
+};
+stealio::Coro<Fragile> fragile() { co_return Fragile(1); }  // one move into the promise
+
+// The value moves from the coroutine's promise into the task at the coroutine's end; when that
+// move throws, the task fails with the exception instead of never ending.
+TEST(Task, AValueWhoseMoveIntoTheTaskThrowsFailsTheTask) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  Task<Fragile> t = sched.spawn(fragile());
+  t.wait();
+  try {
+    t.result();
+    FAIL() << "the task should have failed";
+  } catch (const Oops& e) {
+    EXPECT_STREQ(e.what(), "moved once too often");
+  }
 }
 }  // namespace

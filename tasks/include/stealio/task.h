@@ -79,21 +79,17 @@ class TaskState final : public TaskCore {
   // from `coro` only once TaskCore is made: if making its context throws, `coro` still frees it.
   TaskState(Loop& loop, bool pinned, const Context* given, Coro<T>&& coro)
       : TaskCore(loop, pinned, given, coro.handle()) {
-    (void)coro.release();
+    coro.release().promise().set_task(this);
   }
   ~TaskState() override { report_unretrieved(); }
 
   ValueSlot<T> value;
 
  private:
-  CoroPromise<T>& promise() const noexcept {
-    return Coro<T>::Handle::from_address(frame().address()).promise();
-  }
-  const std::exception_ptr& coroutine_exception() const noexcept override {
-    return promise().exception();
-  }
-  void write_value() override {
-    if constexpr (!std::is_void_v<T>) value.set(promise().result());
+  void take_value() override {
+    if constexpr (!std::is_void_v<T>) {
+      value.set(Coro<T>::Handle::from_address(frame().address()).promise().result());
+    }
   }
 };
 

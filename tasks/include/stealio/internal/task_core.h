@@ -109,24 +109,25 @@ class TaskCore : public TaskBase, public FutureCore {
   TaskCore(Loop& loop, bool pinned, const Context* given, std::coroutine_handle<> frame);
   ~TaskCore() { destroy_coroutine(); }
 
-  // The frame, type-erased: whether the coroutine ended and destroying it need no typed handle,
-  // so they cost no virtual call. Null once destroyed (complete(), abandon()).
+  // The frame, type-erased: destroying it needs no typed handle, so it costs no virtual call.
+  // Null once the coroutine ended (it frees its frame itself: task_coroutine_ended()) or was
+  // destroyed unfinished (complete() of a task cancelled before its first step, abandon()).
+  // So after a step, a started task without a frame has ended (no flag: TaskState<int> stays
+  // at 256 bytes).
   std::coroutine_handle<> frame() const noexcept { return frame_; }
-  bool coroutine_done() const noexcept { return frame_ && frame_.done(); }
   void destroy_coroutine() noexcept {
     if (frame_) std::exchange(frame_, {}).destroy();
   }
 
-  // The typed side (TaskState<T>): the coroutine's exception, if it ended with one (a reference
-  // into the frame: no copy on the common path, where it is null); moving its value into the
-  // task (write_value, under mu_, in complete()).
-  virtual const std::exception_ptr& coroutine_exception() const noexcept = 0;
-  virtual void write_value() = 0;  // with mu_ held, by complete()
+  // The typed side (TaskState<T>): moves the value out of the ended coroutine's promise into
+  // the task. Called by task_coroutine_ended(), in the last step, before the state is published.
+  virtual void take_value() = 0;
 
   void abandon() noexcept override;
   const char* state_name() const noexcept override;
 
  private:
+  friend void task_coroutine_ended(TaskCore& task, std::exception_ptr& error) noexcept;
   void resume_in_step();
   void after_step();
   void deliver_cancel_to(FutureCore& f);
@@ -135,9 +136,6 @@ class TaskCore : public TaskBase, public FutureCore {
   // cancellation) and publishes it.
   Waiters publish_outcome_locked(std::exception_ptr&& error,
                                  std::unique_ptr<std::string> cancelled_by);
-  // With mu_ held: publishes the coroutine's value (the outcome when there is no error and no
-  // cancellation request).
-  Waiters publish_value_locked();
   bool cancel(std::string msg, CancelTicket* ticket);
   int uncancel_locked();
   // With mu_ held: `n` more requests pending (must_cancel_), with the message.
@@ -160,6 +158,9 @@ class TaskCore : public TaskBase, public FutureCore {
   std::coroutine_handle<> frame_;  // owned
   std::coroutine_handle<> resume_;
   CoreRef awaiting_;
+  // The exception to throw at the await that resumes next (a delivered cancellation); once the
+  // coroutine ended (no frame_), the exception it ended with, or the cancellation of a task
+  // cancelled before its first step (!started_).
   std::exception_ptr resume_exception_;
   ContextSlot context_;
   // Guarded by mu_ (FutureCore's lock).
