@@ -164,9 +164,9 @@ TaskBase* Worker::take_injected() {
   Registry& registry = core_.registry();
   auto adopt = [&](TaskBase& t) { registry.adopt_queued(t, index_); };
   if (workers == 1) {
+    injected_next_ = 0;
     injected_end_ = q.pop_batch(injected_, kInjectBatch, adopt);
-    injected_next_ = injected_end_ == 0 ? 0 : 1;
-    return injected_end_ == 0 ? nullptr : injected_[0];
+    return injected_end_ > 0 ? injected_[injected_next_++] : nullptr;
   }
   TaskBase* batch[kInjectBatch];
   const std::size_t want = std::min(q.size() / workers + 1, kInjectBatch);
