@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "scheduler/internal/current_slot.h"
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
 #include "stealio/lifetime.h"
@@ -59,9 +60,9 @@ void TaskCore::step() {
 }
 
 void TaskCore::run_nested(Loop& loop) {
-  TaskBase* previous = swap_current_task(loop, this);
+  TaskBase* previous = CurrentSlot::swap(loop, this);
   resume_in_step();
-  swap_current_task(loop, previous);
+  CurrentSlot::swap(loop, previous);
   after_step();
 }
 

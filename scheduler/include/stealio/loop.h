@@ -29,6 +29,7 @@ inline namespace v1 {
 
 class Scheduler;
 namespace internal {
+class CurrentSlot;
 class SchedulerCore;
 class Worker;
 struct TimerState;
@@ -103,6 +104,7 @@ class Loop {
   LoopStats stats() const noexcept;
 
  private:
+  friend class internal::CurrentSlot;
   friend class internal::Worker;
   friend class internal::SchedulerCore;
   friend void enter_task(Loop& loop, TaskBase& task);
