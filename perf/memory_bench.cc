@@ -159,6 +159,7 @@ void BM_sizes(benchmark::State& state) {
     benchmark::DoNotOptimize(c);
   }
   set(state, "TaskState_int", sizeof(stealio::internal::TaskState<int>));
+  set(state, "TaskState_u64", sizeof(stealio::internal::TaskState<std::uint64_t>));
   set(state, "TaskCore", sizeof(stealio::internal::TaskCore));
   set(state, "TaskBase", sizeof(stealio::TaskBase));
   set(state, "FutureCore", sizeof(stealio::internal::FutureCore));

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <latch>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "stealio/stealio.h"
 #include "test_support.h"
@@ -474,5 +476,43 @@ TEST(Task, AValueWhoseMoveIntoTheTaskThrowsFailsTheTask) {
   } catch (const Oops& e) {
     EXPECT_STREQ(e.what(), "moved once too often");
   }
+}
+
+// Bytes per task (issue 5): the state of a task with an 8-byte result fits in a 256-byte block.
+// A trivially destructible result keeps no flag beside it (ValueSlot); std::optional's made
+// TaskState<std::uint64_t> 264 bytes, a 272-byte block.
+TEST(Task, TheStateOfATaskWithAnEightByteResultFitsIn256Bytes) {
+  EXPECT_EQ(sizeof(stealio::internal::ValueSlot<std::uint64_t>), sizeof(std::uint64_t));
+  EXPECT_LE(sizeof(stealio::internal::TaskState<std::uint64_t>), 256u);
+  EXPECT_LE(sizeof(stealio::internal::TaskState<void*>), 256u);
+}
+
+struct Span {
+  std::uint64_t begin;
+  std::uint64_t end;
+};
+Coro<Span> span(std::uint64_t b) { co_return Span{b, b + 10}; }
+Coro<std::string> text(std::uint64_t b) { co_return std::string(40, 'a') + std::to_string(b); }
+Coro<std::uint64_t> sum_of(int n) {
+  std::vector<Task<Span>> spans;
+  std::vector<Task<std::string>> texts;
+  for (int i = 0; i < n; ++i) {
+    spans.push_back(stealio::create_task(span(static_cast<std::uint64_t>(i))));
+    texts.push_back(stealio::create_task(text(static_cast<std::uint64_t>(i))));
+  }
+  std::uint64_t total = 0;
+  for (int i = 0; i < n; ++i) {
+    const Span s = co_await spans[static_cast<std::size_t>(i)];
+    const std::string t = co_await texts[static_cast<std::size_t>(i)];
+    total += s.end - s.begin + (t == std::string(40, 'a') + std::to_string(i) ? 1 : 1000);
+  }
+  co_return total;
+}
+
+// Trivial results (no flag: read only once set) and non-trivial ones come back whole, through
+// tasks joined inline and tasks stolen by the other worker alike.
+TEST(Task, TrivialAndNonTrivialResultsComeBackWhole) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  EXPECT_EQ(sched.run(sum_of(500)), 500u * 11u);
 }
 }  // namespace
