@@ -1,5 +1,6 @@
 #include "stealio/internal/future_core.h"
 
+#include "scheduler/internal/mutex.h"
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
 #include "stealio/internal/task_core.h"
@@ -51,7 +52,7 @@ void FutureCore::append_callback_locked(CallbackEntry* e) {
 bool FutureCore::try_finish(absl::FunctionRef<void()> write) {
   Waiters ws;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
     write();
     ws = publish_locked(FutureState::kFinished);
@@ -67,7 +68,7 @@ bool FutureCore::try_set_exception(std::exception_ptr e) {
 bool FutureCore::cancel_state(std::string msg) {
   Waiters ws;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
     cancel_msg_ = std::make_unique<std::string>(std::move(msg));
     ws = publish_locked(FutureState::kCancelled);
@@ -135,7 +136,7 @@ CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context> ctx, 
   auto* entry = new CallbackEntry{
       id, std::move(fn), ctx ? ContextSlot(*std::move(ctx)) : ContextSlot::inherit_current()};
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
       append_callback_locked(entry);
       return id;
@@ -150,7 +151,7 @@ std::size_t FutureCore::remove_done_callback(CallbackId id) {
   std::size_t removed = 0;
   CallbackEntry* dropped = nullptr;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     CallbackEntry* kept_head = nullptr;
     CallbackEntry* kept_tail = nullptr;
     for (CallbackEntry* e = callbacks_head_; e;) {
@@ -175,7 +176,7 @@ std::size_t FutureCore::remove_done_callback(CallbackId id) {
 
 void FutureCore::add_inline_notifier(absl::AnyInvocable<void()> fn) {
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (state_.load(std::memory_order_relaxed) == FutureState::kPending) {
       auto* entry = new CallbackEntry();
       entry->fn = [f = std::move(fn)](FutureCore&) mutable { f(); };
@@ -189,7 +190,7 @@ void FutureCore::add_inline_notifier(absl::AnyInvocable<void()> fn) {
 
 bool FutureCore::add_task_waiter(TaskCore& task) {
   TaskBase& t = task;
-  tbb::spin_mutex::scoped_lock lock(mu_);
+  SpinGuard lock(mu_);
   if (state_.load(std::memory_order_relaxed) != FutureState::kPending) return false;
   t.retain();
   t.queue_next_ = nullptr;

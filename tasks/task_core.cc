@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "scheduler/internal/current_slot.h"
+#include "scheduler/internal/mutex.h"
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
 #include "stealio/lifetime.h"
@@ -70,7 +71,7 @@ void TaskCore::resume_in_step() {
   // Unlocked first look: a cancel() that sets the flag after this read is one made during the
   // step, and reaches the task after it (deliver_cancel_to, complete), as in asyncio.
   if (must_cancel_.load(std::memory_order_acquire)) {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (must_cancel_.load(std::memory_order_relaxed)) {
       take_pending_locked(/*new_batch=*/true);
       resume_exception_ = std::make_exception_ptr(CancelledError(cancel_request_text()));
@@ -122,7 +123,7 @@ void TaskCore::after_step() {
   if (awaiting_) {
     CoreRef f = std::move(awaiting_);
     {
-      tbb::spin_mutex::scoped_lock lock(mu_);
+      SpinGuard lock(mu_);
       fut_waiter_ = f;
     }
     // From here on the next step may start on another worker: touch nothing of the task but
@@ -159,7 +160,7 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
   std::string msg;
   int n;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (!must_cancel_.load(std::memory_order_relaxed) || fut_waiter_.get() != &f) return;
     // The batch stays open while in flight: if `f` does not take it, the requests are pending
     // again in the same batch (a scope's ticket still finds its request there).
@@ -174,7 +175,7 @@ void TaskCore::deliver_cancel_to(FutureCore& f) {
 void TaskCore::wakeup(TaskRef self, bool fifo) {
   CoreRef done_waiting;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     done_waiting = std::move(fut_waiter_);
   }
   if (fifo) {
@@ -206,7 +207,7 @@ void TaskCore::complete() {
   // late (completing_), as after asyncio's last __step; one made before it is honoured.
   Waiters ws;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     completing_ = true;
     if (cancels_in_flight_ > 0) [[unlikely]] {
       // A cancel() counted itself before this step ended (the step may have seen it in
@@ -260,7 +261,7 @@ bool TaskCore::cancel(std::string msg, CancelTicket* ticket) {
   // task ends cancelled unless the awaited future delivered the CancelledError.
   CoreRef waiting_on;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     if (state_.load(std::memory_order_relaxed) != FutureState::kPending || completing_) {
       return false;
     }
@@ -288,7 +289,7 @@ bool TaskCore::cancel_in_flight(CoreRef waiting_on, std::string msg, int n, bool
   for (;;) {
     // The awaited future's CancelledError reaches the coroutine when it wakes.
     const bool delivered = waiting_on->cancel(msg);
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     // The task suspended on another future since we looked (its step was running): cancel
     // that one. Setting must_cancel_ instead would leave the request waiting until the new
     // future completes on its own, which may be never.
@@ -338,17 +339,17 @@ std::string TaskCore::cancel_request_text() const {
 }
 
 int TaskCore::cancelling() const {
-  tbb::spin_mutex::scoped_lock lock(mu_);
+  SpinGuard lock(mu_);
   return num_cancels_;
 }
 
 int TaskCore::cancelling_delivered() const {
-  tbb::spin_mutex::scoped_lock lock(mu_);
+  SpinGuard lock(mu_);
   return num_cancels_ - int{pending_cancels_};
 }
 
 int TaskCore::uncancel() {
-  tbb::spin_mutex::scoped_lock lock(mu_);
+  SpinGuard lock(mu_);
   return uncancel_locked();
 }
 
@@ -360,7 +361,7 @@ int TaskCore::uncancel_locked() {
 }
 
 int TaskCore::uncancel_for_scope(const CancelTicket& ticket) {
-  tbb::spin_mutex::scoped_lock lock(mu_);
+  SpinGuard lock(mu_);
   if (ticket.pending && ticket.batch == pending_batch_ && pending_cancels_ > 0 &&
       --pending_cancels_ == 0) {
     take_pending_locked(/*new_batch=*/true);
@@ -377,7 +378,7 @@ void TaskCore::abandon() noexcept {
   awaiting_ = CoreRef();
   CoreRef waiting_on;
   {
-    tbb::spin_mutex::scoped_lock lock(mu_);
+    SpinGuard lock(mu_);
     waiting_on = std::move(fut_waiter_);
   }
 }
