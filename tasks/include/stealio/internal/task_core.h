@@ -130,6 +130,7 @@ class TaskCore : public TaskBase, public FutureCore {
   friend void task_coroutine_ended(TaskCore& task, std::exception_ptr& error) noexcept;
   void resume_in_step();
   void after_step();
+  void after_suspension();  // after_step() of a step that suspended
   void deliver_cancel_to(FutureCore& f);
   void complete();
   // With mu_ held: decides the outcome (a must_cancel_ still set turns a value into a
