@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "stealio/stealio.h"
@@ -507,6 +508,27 @@ Coro<std::uint64_t> sum_of(int n) {
     total += s.end - s.begin + (t == std::string(40, 'a') + std::to_string(i) ? 1 : 1000);
   }
   co_return total;
+}
+
+// Trivially copyable but move-only: the trivial slot hands it on by move.
+struct Ticket {
+  explicit Ticket(int n) : number(n) {}
+  Ticket(Ticket&&) = default;
+  Ticket& operator=(Ticket&&) = default;
+  Ticket(const Ticket&) = delete;
+  int number;
+};
+static_assert(std::is_trivially_copyable_v<Ticket> && !std::is_copy_constructible_v<Ticket>);
+Coro<Ticket> ticket(int n) { co_return Ticket(n); }
+Coro<int> redeem() {
+  Task<Ticket> t = stealio::create_task(ticket(41));
+  Ticket got = co_await t;
+  co_return got.number + 1;
+}
+
+TEST(Task, AMoveOnlyTrivialResultIsMovedOut) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  EXPECT_EQ(sched.run(redeem()), 42);
 }
 
 // Trivial results (no flag: read only once set) and non-trivial ones come back whole, through

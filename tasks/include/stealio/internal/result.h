@@ -42,7 +42,7 @@ class ValueSlot<T> {
     std::construct_at(&storage_.value, std::forward<U>(v));
   }
   T& get() { return storage_.value; }
-  T take() { return storage_.value; }
+  T take() { return std::move(storage_.value); }
   void reset() {}
 
  private:
