@@ -1,5 +1,6 @@
 #include "stealio/internal/await.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -57,7 +58,20 @@ constexpr int kMaxInlineDepth = 64;
 constexpr int kHelpWindow = 32;
 thread_local int tls_inline_depth = 0;
 
-bool try_join_inline(FutureCore& f) {
+// The queue's reference to `child`, whose step the join took back and ran, passes to the handle
+// being awaited (`handle`: its bits), which drops both at once later: for a finished task, with
+// no read-modify-write when they are the last (TaskBase::release_many). Released here, as one
+// reference, when there is no handle or it holds a second reference already.
+void hand_over_queue_reference(TaskRef queued, std::uintptr_t* handle) noexcept {
+  if (!handle) return;
+  std::atomic_ref<std::uintptr_t> bits(*handle);  // other threads may read the handle meanwhile
+  const std::uintptr_t b = bits.load(std::memory_order_relaxed);
+  if (b & kJoinedReference) return;
+  bits.store(b | kJoinedReference, std::memory_order_relaxed);
+  queued.leak();
+}
+
+bool try_join_inline(FutureCore& f, std::uintptr_t* handle) {
   if (!f.is_task() || tls_inline_depth >= kMaxInlineDepth) return false;
   auto& child = static_cast<TaskCore&>(f);
   Worker* w = current_worker();
@@ -83,14 +97,17 @@ bool try_join_inline(FutureCore& f) {
       return false;
     }
     w->count_nested_step();
-    if (next == &child) return child.done();
+    if (next == &child) {
+      hand_over_queue_reference(std::move(queued), handle);
+      return child.done();
+    }
   }
   return true;
 }
 
 }  // namespace
 
-bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h) {
+bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h, std::uintptr_t* handle) {
   TaskCore& t = require_running_task();
   if (&f == static_cast<FutureCore*>(&t)) {
     throw RuntimeError("Task cannot await on itself: " + t.repr());
@@ -99,7 +116,7 @@ bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h) {
     throw RuntimeError("Task " + t.repr() + " got Future " + f.describe() +
                        " attached to a different loop");
   }
-  if (try_join_inline(f)) return false;
+  if (try_join_inline(f, handle)) return false;
   t.suspend_on(f, h);
   return true;
 }

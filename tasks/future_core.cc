@@ -131,7 +131,7 @@ void FutureCore::raise_invalid_state() const {
   throw InvalidStateError(std::string(name) + ": " + describe());
 }
 
-CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context> ctx, CallbackId id) {
+CallbackId FutureCore::add_done_callback(DoneFn fn, std::optional<Context>&& ctx, CallbackId id) {
   if (!id.valid()) id = CallbackId::make();
   auto* entry = new CallbackEntry{
       id, std::move(fn), ctx ? ContextSlot(*std::move(ctx)) : ContextSlot::inherit_current()};

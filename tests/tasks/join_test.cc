@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
 #include "stealio/stealio.h"
@@ -106,6 +107,65 @@ TEST(Join, CallbacksRunDuringALongNestedJoin) {
   EXPECT_EQ(total, 10946);
   EXPECT_GE(leaves_when_called, 0);
   EXPECT_LT(leaves_when_called, total);
+}
+
+// An inline join hands the queue's reference to the child over to the handle it awaits, which
+// then holds two: its copies hold one each, a move carries both, and the task is freed once, when
+// the last handle goes. `probe` counts the task's hold on its result.
+Coro<std::shared_ptr<int>> give(std::shared_ptr<int> p) { co_return p; }
+
+TEST(Join, TheAwaitedHandleTakesOverTheQueuesReference) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  sched.run([]() -> Coro<void> {
+    stealio::Loop& loop = stealio::get_running_loop();
+    auto probe = std::make_shared<int>(7);
+    {
+      Task<std::shared_ptr<int>> t = stealio::create_task(give(probe));
+      const std::uint64_t steps_before = loop.stats().steps;
+      EXPECT_EQ(*co_await t, 7);
+      EXPECT_EQ(loop.stats().steps - steps_before, 1u);  // joined inline: the child's step only
+      EXPECT_EQ(probe.use_count(), 2);                   // ours and the task's result
+      Task<std::shared_ptr<int>> copy = t;
+      { Task<std::shared_ptr<int>> moved = std::move(t); }  // both of t's references go
+      EXPECT_EQ(probe.use_count(), 2);                      // the copy keeps the task
+      EXPECT_EQ(*copy.result(), 7);
+    }
+    EXPECT_EQ(probe.use_count(), 1);  // freed with the copy
+
+    // A joined handle moved into a Future, or assigned over, drops both references too.
+    Task<std::shared_ptr<int>> a = stealio::create_task(give(probe));
+    co_await a;
+    {
+      stealio::Future<std::shared_ptr<int>> f = std::move(a);
+      EXPECT_EQ(probe.use_count(), 2);
+    }
+    EXPECT_EQ(probe.use_count(), 1);
+    Task<std::shared_ptr<int>> b = stealio::create_task(give(probe));
+    co_await b;
+    b = stealio::create_task(give(nullptr));
+    EXPECT_EQ(probe.use_count(), 1);
+    EXPECT_EQ(co_await b, nullptr);
+  }());
+}
+
+Coro<int> value_of(int v) { co_return v; }
+Coro<int> await_shared(const Task<int>* t) { co_return co_await *t; }
+
+// Tasks on both workers await one handle object at once, by reference: the join that runs the
+// child marks the handle while the others read it (ThreadSanitizer checks the accesses), and
+// every task is freed once (AddressSanitizer).
+TEST(Join, TasksAwaitingOneHandleTogetherAllGetItsResult) {
+  Scheduler sched(SchedulerOptions{.workers = 2});
+  sched.run([]() -> Coro<void> {
+    for (int round = 0; round < 300; ++round) {
+      Task<int> shared = stealio::create_task(value_of(round));
+      std::vector<Task<int>> readers;
+      for (int i = 0; i < 4; ++i) readers.push_back(stealio::create_task(await_shared(&shared)));
+      int sum = co_await shared;
+      for (auto& r : readers) sum += co_await r;
+      EXPECT_EQ(sum, 5 * round);
+    }
+  }());
 }
 
 }  // namespace

@@ -76,18 +76,7 @@ class TaskBase {
 
   // Reference counting. A task is destroyed (destroy()) when the count drops to zero.
   void retain() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void release() const noexcept {
-    // The last reference to a task that is done and unregistered needs no read-modify-write:
-    // nobody else holds one, and nobody can take one, since the registry hands out only tasks
-    // that are not done (snapshots filter them under the shard lock, and a task is unregistered
-    // before it is marked done: see mark_done). Read in this order: done first.
-    if (done_.load(std::memory_order_acquire) && reg_shard_.load(std::memory_order_acquire) < 0 &&
-        refs_.load(std::memory_order_acquire) == 1) {
-      const_cast<TaskBase*>(this)->destroy();
-      return;
-    }
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) const_cast<TaskBase*>(this)->destroy();
-  }
+  void release() const noexcept { release_many(1); }
   // Takes a reference only if the task is still alive (count not zero). Used by snapshots.
   bool try_retain() const noexcept;
   // retain() for a task no other thread can reach yet (before register_task and before its
@@ -121,6 +110,20 @@ class TaskBase {
   void mark_done() noexcept {
     if (reg_shard_.load(std::memory_order_acquire) != kUnregistered) unregister_before_done();
     done_.store(true, std::memory_order_release);
+  }
+
+  // Drops `n` references the caller owns, with one read-modify-write at most.
+  void release_many(std::uint32_t n) const noexcept {
+    // The last references to a task that is done and unregistered need no read-modify-write:
+    // nobody else holds one, and nobody can take one, since the registry hands out only tasks
+    // that are not done (snapshots filter them under the shard lock, and a task is unregistered
+    // before it is marked done: see mark_done). Read in this order: done first.
+    if (done_.load(std::memory_order_acquire) && reg_shard_.load(std::memory_order_acquire) < 0 &&
+        refs_.load(std::memory_order_acquire) == n) {
+      const_cast<TaskBase*>(this)->destroy();
+      return;
+    }
+    if (refs_.fetch_sub(n, std::memory_order_acq_rel) == n) const_cast<TaskBase*>(this)->destroy();
   }
 
   // Frees the object. Override when the task is not allocated with `new`.

@@ -82,6 +82,11 @@ class FutureCore {
 
   virtual void retain() const noexcept = 0;
   virtual void release() const noexcept = 0;
+  // Drops `n` references at once (a Future handle holds two after an inline join handed it the
+  // queue's reference: Future::bits_). A task does it with one read-modify-write at most.
+  virtual void release_n(std::uint32_t n) const noexcept {
+    while (n-- > 0) release();
+  }
 
   FutureState state() const noexcept { return state_.load(std::memory_order_acquire); }
   bool done() const noexcept { return state() != FutureState::kPending; }
@@ -116,7 +121,9 @@ class FutureCore {
   // Raises InvalidStateError `<STATE>: <repr>` (set_result/set_exception on a done future).
   [[noreturn]] void raise_invalid_state() const;
 
-  CallbackId add_done_callback(DoneFn fn, std::optional<Context> ctx, CallbackId id);
+  // `ctx` by rvalue reference: moved into a by-value parameter, a disengaged optional<Context>
+  // draws a false -Wmaybe-uninitialized from g++ 12 (with -Werror, a failed build).
+  CallbackId add_done_callback(DoneFn fn, std::optional<Context>&& ctx, CallbackId id);
   std::size_t remove_done_callback(CallbackId id);
   // Runs `fn` in the completing thread (or now, if done). For blocking waits.
   void add_inline_notifier(absl::AnyInvocable<void()> fn);

@@ -55,6 +55,7 @@ class TaskCore : public TaskBase, public FutureCore {
 
   void retain() const noexcept override { TaskBase::retain(); }
   void release() const noexcept override { TaskBase::release(); }
+  void release_n(std::uint32_t n) const noexcept override { release_many(n); }
   bool done() const noexcept { return FutureCore::done(); }
 
   void step() override;
