@@ -54,9 +54,9 @@ const char* TaskCore::state_name() const noexcept {
 
 void TaskCore::step() {
   Loop& loop = get_running_loop();
-  enter_task(loop, *this);
+  CurrentSlot::enter(loop, *this);  // enter_task, on the worker's own path
   resume_in_step();
-  leave_task(loop, *this);
+  CurrentSlot::leave(loop, *this);  // leave_task
   after_step();
 }
 

@@ -1,5 +1,7 @@
 // CurrentSlot: the worker's own path through a loop's current-task slot, for steps it runs
-// nested inside the running one (inline joins, eager starts).
+// nested inside the running one (inline joins, eager starts), and for stealio's own tasks' steps
+// at the top of the loop (enter/leave: enter_task and leave_task without their
+// compare-and-swaps).
 //
 // The slot's protocol is in lifetime.cc: the worker takes a task out of the slot with a plain
 // store, then waits while a foreign current_task() reader names that task as its hazard. The
@@ -21,6 +23,7 @@
 #include <cstdint>
 
 #include "scheduler/internal/atomic.h"
+#include "stealio/lifetime.h"
 #include "stealio/loop.h"
 #include "stealio/task_base.h"
 
@@ -41,6 +44,33 @@ class CurrentSlot {
     light_fence();
     while (loop.slot_hazard_.load(std::memory_order_acquire) == cur) cpu_relax();
     return reinterpret_cast<TaskBase*>(cur);
+  }
+
+  // enter_task(loop, task) for a step the loop's worker runs at the top of its loop (the slot
+  // empty). A plain store where the slot is empty: the only other writer would be a thread
+  // entering a task from outside (a misuse), and that thread's leave_task then reports the
+  // mismatch, as after swap(). An occupied slot goes to enter_task, which raises.
+  static void enter(Loop& loop, TaskBase& task) {
+    if (loop.slot_.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+      enter_task(loop, task);
+      return;
+    }
+    loop.slot_.store(reinterpret_cast<std::uintptr_t>(&task), std::memory_order_release);
+    if (task.get_loop() != &loop) record_loop(loop, task);  // it migrated here
+  }
+  // leave_task(loop, task) after enter(). While the slot holds `task`, no other thread can
+  // write it (enter_task expects an empty slot, leave_task its own task): a plain store, then
+  // the wait for a foreign reader naming `task` as its hazard, as swap() does. A slot that
+  // holds another task goes to leave_task, which raises.
+  static void leave(Loop& loop, TaskBase& task) {
+    const auto mine = reinterpret_cast<std::uintptr_t>(&task);
+    if (loop.slot_.load(std::memory_order_relaxed) != mine) [[unlikely]] {
+      leave_task(loop, task);
+      return;
+    }
+    loop.slot_.store(0, std::memory_order_release);
+    light_fence();
+    while (loop.slot_hazard_.load(std::memory_order_acquire) == mine) cpu_relax();
   }
 };
 
