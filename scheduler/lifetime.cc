@@ -1,5 +1,6 @@
 #include "stealio/lifetime.h"
 
+#include "scheduler/internal/current_slot.h"
 #include "scheduler/internal/scheduler_core.h"
 #include "scheduler/internal/worker.h"
 #include "stealio/errors.h"
@@ -19,12 +20,6 @@ namespace {
 // heavy fence. Either the worker sees the hazard and waits for the reader to take its
 // reference, or the reader sees the slot as it is after the swap and tries again.
 std::uintptr_t bits(const TaskBase* t) { return reinterpret_cast<std::uintptr_t>(t); }
-
-// After taking `taken` out of the slot: wait for a reader about to retain it.
-void wait_for_slot_reader(std::uintptr_t taken, const std::atomic<std::uintptr_t>& hazard) noexcept {
-  internal::light_fence();
-  while (hazard.load(std::memory_order_acquire) == taken) internal::cpu_relax();
-}
 
 }  // namespace
 
@@ -126,7 +121,7 @@ void leave_task(Loop& loop, TaskBase& task) {
     throw RuntimeError("Leaving task " + task.repr() + " does not match the current task " +
                        (current ? current->repr() : std::string("None")) + ".");
   }
-  wait_for_slot_reader(bits(&task), loop.slot_hazard_);
+  internal::CurrentSlot::wait_for_reader(loop, bits(&task));
 }
 
 namespace internal {
@@ -160,7 +155,7 @@ TaskBase* swap_current_task(Loop& loop, TaskBase* task) {
       }
     }
   }
-  if (cur != 0) wait_for_slot_reader(cur, loop.slot_hazard_);
+  if (cur != 0) CurrentSlot::wait_for_reader(loop, cur);
   if (task) record_loop(loop, *task);
   return reinterpret_cast<TaskBase*>(cur);
 }

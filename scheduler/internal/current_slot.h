@@ -41,8 +41,7 @@ class CurrentSlot {
       return swap_current_task(loop, task);
     }
     loop.slot_.store(reinterpret_cast<std::uintptr_t>(task), std::memory_order_release);
-    light_fence();
-    while (loop.slot_hazard_.load(std::memory_order_acquire) == cur) cpu_relax();
+    wait_for_reader(loop, cur);
     return reinterpret_cast<TaskBase*>(cur);
   }
 
@@ -69,8 +68,14 @@ class CurrentSlot {
       return;
     }
     loop.slot_.store(0, std::memory_order_release);
+    wait_for_reader(loop, mine);
+  }
+
+  // After taking `taken` out of the slot (every path above, and lifetime.cc's): waits while a
+  // foreign current_task() reader names it as its hazard, about to retain it.
+  static void wait_for_reader(const Loop& loop, std::uintptr_t taken) noexcept {
     light_fence();
-    while (loop.slot_hazard_.load(std::memory_order_acquire) == mine) cpu_relax();
+    while (loop.slot_hazard_.load(std::memory_order_acquire) == taken) cpu_relax();
   }
 };
 
