@@ -31,6 +31,9 @@ Worker::Worker(SchedulerCore& core, Scheduler& sched, int index)
     : core_(core),
       index_(index),
       loop_(sched, *this, index),
+      // A lone worker's deque has no thieves: search() steals only from the others.
+      deque_(kDequeCapacity, core.options().workers == 1 ? WsDeque<TaskBase*>::Thieves::kOwnerOnly
+                                                         : WsDeque<TaskBase*>::Thieves::kAnyThread),
       rng_(static_cast<unsigned>(index) * 7919u + 1u) {}
 
 void Worker::push_pinned(TaskBase* t) {

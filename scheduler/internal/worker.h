@@ -112,6 +112,8 @@ class Worker {
 
   // The most steps a worker takes from the injection queue at once.
   static constexpr std::size_t kInjectBatch = 32;
+  // The deque's first ring; it doubles when full.
+  static constexpr std::int64_t kDequeCapacity = 1024;
 
   SchedulerCore& core_;
   const int index_;

@@ -28,8 +28,18 @@ struct Items {
   std::vector<int> v;
 };
 
-TEST(WsDeque, EmptyPopAndStealReturnNull) {
-  WsDeque<int*> d;
+// The single-threaded tests run on both kinds of deque: one that thieves may steal from, and one
+// only its owner takes from (a lone worker's), whose pop and steal skip the fence and the CAS.
+using Thieves = WsDeque<int*>::Thieves;
+class WsDequeSerial : public ::testing::TestWithParam<Thieves> {};
+INSTANTIATE_TEST_SUITE_P(Deques, WsDequeSerial,
+                         ::testing::Values(Thieves::kAnyThread, Thieves::kOwnerOnly),
+                         [](const ::testing::TestParamInfo<Thieves>& info) {
+                           return info.param == Thieves::kAnyThread ? "AnyThread" : "OwnerOnly";
+                         });
+
+TEST_P(WsDequeSerial, EmptyPopAndStealReturnNull) {
+  WsDeque<int*> d(1024, GetParam());
   EXPECT_TRUE(d.empty());
   EXPECT_EQ(d.pop(), nullptr);
   EXPECT_EQ(d.steal(), nullptr);
@@ -41,34 +51,34 @@ TEST(WsDeque, EmptyPopAndStealReturnNull) {
   EXPECT_TRUE(d.empty());
 }
 
-TEST(WsDeque, OwnerPopIsLifo) {
+TEST_P(WsDequeSerial, OwnerPopIsLifo) {
   Items it(10);
-  WsDeque<int*> d;
+  WsDeque<int*> d(1024, GetParam());
   for (int i = 0; i < 10; ++i) d.push(it.at(i));
   EXPECT_EQ(d.size(), 10);
   for (int i = 9; i >= 0; --i) EXPECT_EQ(d.pop(), it.at(i));
   EXPECT_EQ(d.pop(), nullptr);
 }
 
-TEST(WsDeque, StealIsFifo) {
+TEST_P(WsDequeSerial, StealIsFifo) {
   Items it(10);
-  WsDeque<int*> d;
+  WsDeque<int*> d(1024, GetParam());
   for (int i = 0; i < 10; ++i) d.push(it.at(i));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(d.steal(), it.at(i));
   EXPECT_EQ(d.steal(), nullptr);
   EXPECT_EQ(d.pop(), nullptr);
 }
 
-TEST(WsDeque, PopAndStealMeetInTheMiddle) {
+TEST_P(WsDequeSerial, PopAndStealMeetInTheMiddle) {
   Items it(5);
-  WsDeque<int*> d;
+  WsDeque<int*> d(1024, GetParam());
   for (int i = 0; i < 5; ++i) d.push(it.at(i));
   EXPECT_EQ(d.steal(), it.at(0));
   EXPECT_EQ(d.pop(), it.at(4));
   EXPECT_EQ(d.steal(), it.at(1));
   EXPECT_EQ(d.pop(), it.at(3));
   EXPECT_EQ(d.size(), 1);
-  EXPECT_EQ(d.pop(), it.at(2));  // the last item, through the top_ CAS
+  EXPECT_EQ(d.pop(), it.at(2));  // the last item (with thieves, through the top_ CAS)
   EXPECT_EQ(d.pop(), nullptr);
   EXPECT_EQ(d.steal(), nullptr);
   // Still usable after the last-item path.
@@ -76,10 +86,10 @@ TEST(WsDeque, PopAndStealMeetInTheMiddle) {
   EXPECT_EQ(d.steal(), it.at(0));
 }
 
-TEST(WsDeque, GrowsPastInitialCapacityKeepingLifoOrder) {
+TEST_P(WsDequeSerial, GrowsPastInitialCapacityKeepingLifoOrder) {
   constexpr int kN = 1000;
   Items it(kN);
-  WsDeque<int*> d(2);
+  WsDeque<int*> d(2, GetParam());
   for (int i = 0; i < kN; ++i) d.push(it.at(i));
   EXPECT_EQ(d.size(), kN);
   for (int i = kN - 1; i >= 0; --i) ASSERT_EQ(d.pop(), it.at(i)) << i;
@@ -88,10 +98,10 @@ TEST(WsDeque, GrowsPastInitialCapacityKeepingLifoOrder) {
 
 // Growth when top_ is not at slot 0: the copy must keep logical indices, so the items wrapped
 // around the old ring come out in order.
-TEST(WsDeque, GrowsWithWrappedIndicesKeepingFifoOrder) {
+TEST_P(WsDequeSerial, GrowsWithWrappedIndicesKeepingFifoOrder) {
   constexpr int kN = 64;
   Items it(kN);
-  WsDeque<int*> d(4);
+  WsDeque<int*> d(4, GetParam());
   int next_push = 0;
   int next_steal = 0;
   // Move top_ and bottom_ around the 4-slot ring several times without growing.
@@ -114,9 +124,9 @@ TEST(WsDeque, GrowsWithWrappedIndicesKeepingFifoOrder) {
 
 // pop_if_bottom: the owner takes back the step it pushed last (the inline join of an awaited
 // child), and only that one.
-TEST(WsDeque, HoldsNearBottomLooksInTheWindowAndRemembersWhere) {
+TEST_P(WsDequeSerial, HoldsNearBottomLooksInTheWindowAndRemembersWhere) {
   Items it(8);
-  WsDeque<int*> d(4);  // grows below
+  WsDeque<int*> d(4, GetParam());  // grows below
   for (int i = 0; i < 6; ++i) d.push(it.at(i));
   std::int64_t at = -1;
   EXPECT_FALSE(d.holds_near_bottom(it.at(1), 3, at));  // present, but below the window
@@ -144,9 +154,9 @@ TEST(WsDeque, HoldsNearBottomLooksInTheWindowAndRemembersWhere) {
   EXPECT_FALSE(d.holds_near_bottom(it.at(2), 3, at));
 }
 
-TEST(WsDeque, PopIfBottomTakesOnlyTheBottomItem) {
+TEST_P(WsDequeSerial, PopIfBottomTakesOnlyTheBottomItem) {
   Items it(4);
-  WsDeque<int*> d;
+  WsDeque<int*> d(1024, GetParam());
   EXPECT_FALSE(d.pop_if_bottom(it.at(0)));  // empty
   d.push(it.at(0));
   d.push(it.at(1));
@@ -157,7 +167,7 @@ TEST(WsDeque, PopIfBottomTakesOnlyTheBottomItem) {
   EXPECT_TRUE(d.pop_if_bottom(it.at(2)));
   EXPECT_EQ(d.size(), 2);
   EXPECT_TRUE(d.pop_if_bottom(it.at(1)));
-  // The last item, taken through the top_ CAS.
+  // The last item (with thieves, taken through the top_ CAS).
   EXPECT_TRUE(d.pop_if_bottom(it.at(0)));
   EXPECT_TRUE(d.empty());
   EXPECT_FALSE(d.pop_if_bottom(it.at(0)));
