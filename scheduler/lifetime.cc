@@ -69,6 +69,10 @@ void register_new_and_schedule(TaskRef first_step) {
   }
   schedule_step(std::move(first_step));
 }
+
+void unregister_finished_task(TaskBase& task) noexcept {
+  task.get_loop()->scheduler().core().registry().remove_finished(task);
+}
 }  // namespace internal
 
 void unregister_task(TaskBase& task) noexcept {

@@ -68,6 +68,7 @@ LoopStats Worker::stats() const noexcept {
 
 void Worker::run() {
   tls_worker = this;
+  core_.registry().bind_owner(index_);
   while (!core_.stopping()) {
     ++tick_;
     if (inbox_pending_.load(memory_order_acquire)) drain_inbox();

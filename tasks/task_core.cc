@@ -216,7 +216,7 @@ ABSL_ATTRIBUTE_NOINLINE void TaskCore::complete() {
   std::unique_ptr<std::string> cancelled_by;
   if (error) [[unlikely]] cancelled_by = cancelled_error_message(error);
   // Not listed by all_tasks from here on; waiters are woken below.
-  unregister_task(*this);
+  unregister_finished_task(*this);
   mark_done();
   set_loop(*get_loop());
   // One critical section decides and publishes the outcome: a cancel() from its end on is too

@@ -49,7 +49,7 @@ inline void fence_seq_cst() noexcept { std::atomic_thread_fence(std::memory_orde
 void enable_asymmetric_fences() noexcept;
 void heavy_fence() noexcept;
 extern std::atomic<bool> g_asymmetric_fences;
-inline void light_fence() noexcept {
+[[gnu::always_inline]] inline void light_fence() noexcept {
 #if defined(STEALIO_TSAN)
   fence_seq_cst();
 #else

@@ -2,25 +2,46 @@
 //
 // Sharding. One shard per worker, plus as many (at least 4) for threads outside the scheduler.
 // A worker registers into its own shard, so the register/unregister pair of a task that starts
-// and ends on one worker only touches that worker's shard: an uncontended lock on a cache line
-// no other worker writes. An outside thread registers into the outside shards in turn, since
-// its tasks are finished by whichever workers take them. A task that migrated unregisters from
-// its creator's shard (one cross-core lock, paid only by migrated tasks). all_tasks() locks the
-// shards one at a time; it never holds two, so it never blocks every worker at once. (Tokio's
-// OwnedTasks shards a list by task id; CPython 3.14 keeps per-thread lists; ours is per-thread
-// for workers because the thread that creates a task is, for fork-join work, almost always the
-// one that finishes it.)
+// and ends on one worker only touches that worker's shard, a cache line no other worker writes.
+// An outside thread registers into the outside shards in turn, since its tasks are finished by
+// whichever workers take them. A task that migrated leaves its creator's shard through that
+// shard's unlink stack (below: one cross-core compare-and-swap, paid only by migrated tasks).
+// all_tasks() visits the shards one at a time; it never holds two, so it never blocks every
+// worker at once. (Tokio's OwnedTasks shards a list by task id; CPython 3.14 keeps per-thread
+// lists; ours is per-thread for workers because the thread that creates a task is, for fork-join
+// work, almost always the one that finishes it.)
 //
-// The shard lock is a SpinMutex: the owner's register/unregister hold it for a few stores.
-// Invariants, per shard under its lock:
-//   - the list holds exactly the tasks whose reg_shard_ is this shard's index;
-//   - reg_shard_ is set and the task linked in one critical section, and unlinked and reset in
-//     another, so unregister, which reads reg_shard_ and then locks that shard, finds it linked;
-//   - a listed task's memory is alive: ~TaskBase unregisters (taking this lock) before freeing.
-//     A snapshot takes a reference with try_retain(), which fails once the count reached zero,
-//     so it never holds a task being destroyed;
-//   - no reference is ever taken here to a task that is done (snapshot and drain skip them), so
-//     the holder of a done task's last reference may free it without a read-modify-write
+// Access to a shard. A worker shard is biased towards its worker (the owner), which registers
+// and unregisters every task it creates and finishes, twice per task: the owner enters with two
+// plain stores and a load (Dekker, with asymmetric fences: atomic.h), not a lock's atomic
+// exchange (skynet 0.85x and fib(32) 0.95x the time at one worker, 0.85x / 0.95x at two;
+// alternating medians of 7). Any other thread (a visitor: all_tasks, another worker
+// unregistering a third-party task, a test) takes the shard's SpinMutex, counts itself in
+// `visitors`, issues the heavy fence (a membarrier system call: ~35 us on our VMs while the
+// workers run) and waits until the owner is out. An owner that sees a visitor counted backs off to the mutex. Outside shards
+// have no owner: a SpinMutex alone. A snapshot counts itself in every worker shard first and pays
+// one heavy fence for all of them, then visits them one at a time.
+//
+// Tasks that end on another worker than their shard's (stolen ones) do not visit: the last step
+// marks the task kUnlinkPending (no longer listed) and pushes it, with a reference, on the shard's
+// `unlink_pending` stack, one compare-and-swap on another worker's line, as the lock was before.
+// The owner's next registration or unregistration unlinks them and drops the references (so
+// does size(), and drain() at shutdown); until then a parked owner keeps them, unlisted. A
+// snapshot only skips them: it runs under the injection queue's lock, and dropping a reference
+// may run a task's destructor.
+//
+// Invariants, per shard, under exclusive access:
+//   - the list holds exactly the tasks whose reg_shard_ is this shard's index, and the tasks
+//     pending unlinking (kUnlinkPending) not yet unlinked;
+//   - reg_shard_ is set and the task linked in one exclusive section, and unlinked and reset in
+//     another, so unregister, which reads reg_shard_ and then enters that shard, finds it linked;
+//   - a listed task's memory is alive: ~TaskBase unregisters (entering the shard) before freeing,
+//     and a task pending unlinking is held by the registry's reference. A snapshot takes a
+//     reference with try_retain(), which fails once the count reached zero, so it never holds a
+//     task being destroyed;
+//   - no reference is ever taken here to a task that is done (snapshot and drain skip them, and
+//     the pending-unlink reference is taken before the last step marks the task done), so the
+//     holder of a done task's last reference may free it without a read-modify-write
 //     (TaskBase::release).
 // Closing (at shutdown) sets `closed` in every shard: register raises `Event loop is closed`.
 //
@@ -41,8 +62,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
-#include "scheduler/internal/mutex.h"
 #include "scheduler/internal/atomic.h"
+#include "scheduler/internal/mutex.h"
 #include "stealio/task_base.h"
 
 namespace stealio {
@@ -62,6 +83,11 @@ class Registry {
   void add_new(TaskBase& t, int shard);
   // Unregisters `t` (from its shard, or from the injection queue's listing). Idempotent.
   void remove(TaskBase& t) noexcept;
+  // remove() at the end of a task's last step, while its queue link (queue_next_) is free: on a
+  // thread other than the shard's worker, the unlinking is left to that worker.
+  void remove_finished(TaskBase& t) noexcept;
+  // Makes the calling thread the owner of worker shard `shard` (a worker, as it starts).
+  void bind_owner(int shard) noexcept;
   // For a step just taken from the injection queue, under that queue's lock: a task registered
   // through the queue (kInInjectQueue) moves into `shard`; any other task is left as it is.
   // Links even into a closed shard: drain() runs after the workers stopped and finds it there.
@@ -82,17 +108,50 @@ class Registry {
   // done.
   std::vector<TaskRef> drain();
 
+  // The number of tasks registered (those pending unlinking are unlinked first).
   std::size_t size() const;
 
  private:
+  // The list fields are guarded by exclusive access (above), which the thread-safety analysis
+  // cannot express: they carry no annotation.
   struct alignas(kCacheLine) Shard {
-    mutable SpinMutex mu;
-    TaskBase* head ABSL_GUARDED_BY(mu) = nullptr;
-    std::size_t count ABSL_GUARDED_BY(mu) = 0;
-    bool closed ABSL_GUARDED_BY(mu) = false;
+    // Written by the owner on every operation.
+    atomic<bool> owner_in{false};
+    TaskBase* head = nullptr;
+    std::size_t count = 0;
+    bool closed = false;
+    // Written by others.
+    alignas(kCacheLine) mutable SpinMutex mu;
+    atomic<int> visitors{0};
+    atomic<TaskBase*> unlink_pending{nullptr};  // linked through queue_next_
   };
-  void unlink(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
-  void link(Shard& s, TaskBase& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu);
+  class Exclusive;
+  bool owns(int shard) const noexcept;
+  // The owner's entry and exit for the two operations of every task (add_new, remove), spelled
+  // out: through Exclusive, kept in memory for its out-of-line slow path, they took twice the
+  // instructions (callgrind, fib(22) at one worker). try_owner_enter is false for a thread that
+  // is not the owner, or when a visitor is counted (then Exclusive takes the mutex).
+  bool try_owner_enter(Shard& s, int idx) const noexcept;
+  // Leaves, then unlinks the tasks pending unlinking, if any, in an exclusive section of its own.
+  void owner_leave(Shard& s, int idx) noexcept;
+  void collect_pending(Shard& s, int idx) noexcept;
+  // add_new and remove through Exclusive.
+  void add_new_slow(Shard& s, TaskBase& t, int shard);
+  void remove_slow(Shard& s, TaskBase& t, int idx) noexcept;
+  bool is_worker_shard(int shard) const noexcept { return shard >= 0 && shard < worker_shards_; }
+  // With exclusive access: unlinks the tasks pending unlinking; returns them (linked through
+  // queue_next_), to be released after the exclusive section.
+  static TaskBase* unlink_pending(Shard& s);
+  // unlink_pending(), the tasks prepended to the chain `into`.
+  static void take_pending(Shard& s, TaskBase*& into);
+  // Runs fn(shard, index) on every shard in turn, with exclusive access to it.
+  template <class Fn>
+  void visit_all(Fn&& fn) const;
+  static void release_chain(TaskBase* chain) noexcept;
+  static void unlink(Shard& s, TaskBase& t);
+  static void link(Shard& s, TaskBase& t);
+  // remove() with exclusive access to `idx`, the task's shard when read.
+  static void remove_from(Shard& s, TaskBase& t, int idx);
 
   const int worker_shards_;
   const int outside_shards_;

@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <future>
 #include <latch>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "scheduler/internal/scheduler_core.h"
 #include "stealio/errors.h"
+#include "stealio/lifetime.h"
 #include "stealio/scheduler.h"
 #include "test_support.h"
 
@@ -144,9 +146,9 @@ TEST(RegistryShards, AsManyOutsideShardsAsWorkers) {
 // worker, an outside shard otherwise, whatever the task's loop.
 TEST_F(RegistryTest, RegisterTaskUsesTheCallersShard) {
   Registry& reg = sched_.core().registry();
-  TaskRef a = make();  // loop 0, registered from worker 1
+  TaskRef a = make();                                         // loop 0, registered from worker 1
   TaskRef b = stealio::make_task<InertTask>(sched_.loop(1));  // loop 1, registered from worker 0
-  TaskRef c = make();  // registered from this thread
+  TaskRef c = make();                                         // registered from this thread
   stealio_test::run_on(sched_.loop(1), [&] { stealio::register_task(*a); });
   stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*b); });
   stealio::register_task(*c);
@@ -445,6 +447,109 @@ TEST_F(RegistryTest, OwnerAndAnotherWorkerUnregisterTheSameTasksAtOnce) {
   EXPECT_EQ(sched_.core().registry().size(), 0u);
   tasks.clear();
   EXPECT_TRUE(stealio_test::eventually([&] { return destroyed.load() == kTasks; }));
+}
+
+// A task whose last step ends on another worker than the one it registered on (a stolen task):
+// it is unlisted at once, and the registry's reference to it, held until its own worker unlinks
+// it, is dropped then (here by size(), which unlinks what is pending).
+TEST_F(RegistryTest, FinishedOnAnotherWorkerIsUnlistedAtOnceAndFreedAfterUnlinking) {
+  std::atomic<int> destroyed{0};
+  TaskRef t = stealio::make_task<CountedTask>(sched_.loop(0), destroyed);
+  const TaskBase* raw = t.get();
+  stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*t); });
+  stealio_test::run_on(sched_.loop(1), [&] { stealio::internal::unregister_finished_task(*t); });
+  EXPECT_FALSE(contains(sched_.all_tasks(), raw));
+  t = nullptr;
+  EXPECT_EQ(destroyed.load(), 0);  // the registry's reference: still linked in worker 0's shard
+  EXPECT_EQ(sched_.core().registry().size(), 0u);
+  EXPECT_EQ(destroyed.load(), 1);
+}
+
+// The same, unlinked by the owner itself on its next registration (no visitor involved).
+TEST_F(RegistryTest, TheOwnerUnlinksTasksFinishedElsewhereOnItsNextOperation) {
+  std::atomic<int> destroyed{0};
+  TaskRef t = stealio::make_task<CountedTask>(sched_.loop(0), destroyed);
+  TaskRef next = stealio::make_task<CountedTask>(sched_.loop(0), destroyed);
+  stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*t); });
+  stealio_test::run_on(sched_.loop(1), [&] { stealio::internal::unregister_finished_task(*t); });
+  t = nullptr;
+  EXPECT_EQ(destroyed.load(), 0);
+  stealio_test::run_on(sched_.loop(0), [&] { stealio::register_task(*next); });
+  EXPECT_EQ(destroyed.load(), 1);
+  EXPECT_TRUE(contains(sched_.all_tasks(), next.get()));
+  stealio::unregister_task(*next);
+}
+
+// Both workers register and unregister in their own shards (the owner's path without a lock)
+// while each also finishes tasks the other registered (unlinking left to the owner) and this
+// thread takes snapshots (a visitor, which waits for the owner to be out): every snapshot lists
+// every resident task exactly once; at the end nothing is left and every task was freed once.
+TEST_F(RegistryTest, OwnersVisitorsAndTasksFinishedElsewhereAtOnce) {
+  constexpr int kRounds = 100000;
+  std::atomic<int> destroyed{0};
+  std::vector<TaskRef> resident;
+  for (int w = 0; w < 2; ++w) {
+    resident.push_back(stealio::make_task<CountedTask>(sched_.loop(w), destroyed));
+    stealio_test::run_on(sched_.loop(w), [&] { stealio::register_task(*resident.back()); });
+  }
+  // Tasks registered by worker w, for worker 1 - w to finish.
+  std::mutex handoff_mu;
+  std::vector<TaskRef> handoff[2];
+  std::atomic<int> bad{0};
+  std::atomic<bool> stop{false};
+  std::latch start(3);
+  auto work = [&](int w) {
+    stealio_test::run_on(sched_.loop(w), [&, w] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kRounds; ++i) {
+        TaskRef own = stealio::make_task<CountedTask>(sched_.loop(w), destroyed);
+        stealio::register_task(*own);
+        if (i % 500 == 0 && !contains(stealio::all_tasks(sched_.loop(w)), own.get())) {
+          bad.fetch_add(1);
+        }
+        stealio::unregister_task(*own);
+        TaskRef mine = stealio::make_task<CountedTask>(sched_.loop(w), destroyed);
+        stealio::register_task(*mine);
+        std::vector<TaskRef> theirs;
+        {
+          std::lock_guard<std::mutex> lock(handoff_mu);
+          handoff[w].push_back(std::move(mine));
+          theirs.swap(handoff[1 - w]);
+        }
+        for (TaskRef& t : theirs) stealio::internal::unregister_finished_task(*t);
+      }
+    });
+  };
+  auto w0 = std::async(std::launch::async, work, 0);
+  auto w1 = std::async(std::launch::async, work, 1);
+  start.arrive_and_wait();
+  std::thread visitor([&] {
+    while (!stop.load()) {
+      std::vector<TaskRef> out;
+      sched_.core().registry().snapshot([](const TaskBase&) { return true; }, out);
+      std::set<const TaskBase*> seen;
+      for (const TaskRef& t : out) {
+        if (!seen.insert(t.get()).second) bad.fetch_add(1);
+      }
+      for (const TaskRef& r : resident) {
+        if (!seen.count(r.get())) bad.fetch_add(1);
+      }
+    }
+  });
+  stealio_test::get_within(w0);
+  stealio_test::get_within(w1);
+  stop.store(true);
+  visitor.join();
+  EXPECT_EQ(bad.load(), 0);
+  for (auto& h : handoff) {
+    for (TaskRef& t : h) stealio::unregister_task(*t);
+    h.clear();
+  }
+  EXPECT_EQ(sched_.core().registry().size(), resident.size());
+  for (TaskRef& r : resident) stealio::unregister_task(*r);
+  resident.clear();
+  EXPECT_EQ(sched_.core().registry().size(), 0u);
+  EXPECT_EQ(destroyed.load(), 2 + 2 * 2 * kRounds);
 }
 
 }  // namespace

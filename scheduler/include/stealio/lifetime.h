@@ -65,6 +65,10 @@ void register_new_task(TaskBase& task);
 // other thread can see yet. From a thread outside the workers, an unpinned task is registered
 // through the injection queue its step goes to (one lock instead of two; see registry.h).
 void register_new_and_schedule(TaskRef first_step);
+// unregister_task at the end of the task's last step, while the task is in no run queue and no
+// waiter list: on a worker other than the one it registered on (a stolen task), the unlinking is
+// left to that worker (see registry.h), which costs this one no visit to its shard.
+void unregister_finished_task(TaskBase& task) noexcept;
 }  // namespace internal
 
 }  // namespace v1

@@ -158,8 +158,12 @@ class TaskBase {
   // registered through that queue: SchedulerCore::spawn_new).
   static constexpr std::int32_t kUnregistered = -1;
   static constexpr std::int32_t kInInjectQueue = -2;
-  // Registry shard index, or one of the two above. A shard index is written under that shard's
-  // lock; kInInjectQueue under the injection queue's lock.
+  // Unregistered by a thread other than its shard's worker, at the end of its last step: no
+  // longer listed, still linked until that worker unlinks it (Registry::remove_finished). The
+  // registry holds a reference meanwhile.
+  static constexpr std::int32_t kUnlinkPending = -3;
+  // Registry shard index, or one of the three above. A shard index is written with exclusive
+  // access to that shard (registry.h); kInInjectQueue under the injection queue's lock.
   std::atomic<std::int32_t> reg_shard_{kUnregistered};
   const std::uint64_t id_;
   std::atomic<Loop*> loop_;
@@ -168,7 +172,8 @@ class TaskBase {
   TaskBase* reg_prev_ = nullptr;
   TaskBase* reg_next_ = nullptr;
   // Link for intrusive FIFO queues of runnable steps, and for the waiters of a future (a task
-  // waiting on a future is in no run queue). A task is in at most one such list.
+  // waiting on a future is in no run queue), and, once its last step ended, for the registry's
+  // tasks to unlink (kUnlinkPending). A task is in at most one such list.
   TaskBase* queue_next_ = nullptr;
   // A name given with set_name(); null means `Task-<id>`. Guarded by a striped lock (task.cc).
   std::string* custom_name_ = nullptr;
