@@ -42,6 +42,20 @@ int Registry::home_shard(int worker_index) const noexcept {
   return worker_shards_ + static_cast<int>(next++ % static_cast<std::size_t>(outside_shards_));
 }
 
+inline bool Registry::owns(int shard) const noexcept {
+  return tls_owner_of.registry == this && tls_owner_of.shard == shard;
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Registry::try_owner_enter(Shard& s,
+                                                                   int idx) const noexcept {
+  if (!owns(idx)) return false;
+  s.owner_in.store(true, memory_order_relaxed);
+  light_fence();  // the owner_in store before the visitors load (the visitor: heavy_fence)
+  if (ABSL_PREDICT_TRUE(s.visitors.load(memory_order_acquire) == 0)) return true;
+  s.owner_in.store(false, memory_order_release);  // a visitor is counted: the mutex, then
+  return false;
+}
+
 // Exclusive access to one shard for the scope (see registry.h): the owner's entry without a
 // read-modify-write, or the mutex. `kCounted`: a visitor already counted in `visitors`, after
 // whose count a heavy fence was issued (the shards' walks). Owners also unlink the tasks pending
@@ -58,20 +72,15 @@ class Registry::Exclusive {
       s.mu.Lock();
       return;
     }
-    const bool owner = mode != kCounted && r.owns(idx);
-    if (owner) {
-      s.owner_in.store(true, memory_order_relaxed);
-      light_fence();  // the owner_in store before the visitors load (the visitor: heavy_fence)
-      if (ABSL_PREDICT_TRUE(s.visitors.load(memory_order_acquire) == 0)) {
-        how_ = kOwnerFast;
-        if (mode == kAuto &&
-            ABSL_PREDICT_FALSE(s.unlink_pending.load(memory_order_relaxed) != nullptr)) {
-          pending_ = unlink_pending(s);
-        }
-        return;
+    if (mode != kCounted && ABSL_PREDICT_TRUE(r.try_owner_enter(s, idx))) {
+      how_ = kOwnerFast;
+      if (mode == kAuto &&
+          ABSL_PREDICT_FALSE(s.unlink_pending.load(memory_order_relaxed) != nullptr)) {
+        pending_ = unlink_pending(s);
       }
+      return;
     }
-    enter_slow(mode, owner);
+    enter_slow(mode, mode != kCounted && r.owns(idx));
   }
   ABSL_ATTRIBUTE_ALWAYS_INLINE ~Exclusive() {
     if (ABSL_PREDICT_TRUE(how_ == kOwnerFast)) {
@@ -90,8 +99,7 @@ class Registry::Exclusive {
   enum How { kOwnerFast, kVisitor, kLocked };
 
   ABSL_ATTRIBUTE_NOINLINE void enter_slow(Mode mode, bool owner) {
-    if (owner) {  // a visitor is counted: back off to the mutex
-      s_.owner_in.store(false, memory_order_release);
+    if (owner) {  // a visitor is counted (try_owner_enter backed off): the mutex
       s_.mu.Lock();
       how_ = kLocked;
       if (mode == kAuto) pending_ = unlink_pending(s_);
@@ -122,16 +130,6 @@ class Registry::Exclusive {
   TaskBase* pending_ = nullptr;
 };
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Registry::try_owner_enter(Shard& s,
-                                                                   int idx) const noexcept {
-  if (!owns(idx)) return false;
-  s.owner_in.store(true, memory_order_relaxed);
-  light_fence();  // the owner_in store before the visitors load (the visitor: heavy_fence)
-  if (ABSL_PREDICT_TRUE(s.visitors.load(memory_order_acquire) == 0)) return true;
-  s.owner_in.store(false, memory_order_release);  // a visitor is counted: the mutex, then
-  return false;
-}
-
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Registry::owner_leave(Shard& s, int idx) noexcept {
   s.owner_in.store(false, memory_order_release);
   if (ABSL_PREDICT_FALSE(s.unlink_pending.load(memory_order_relaxed) != nullptr)) {
@@ -144,10 +142,6 @@ ABSL_ATTRIBUTE_NOINLINE void Registry::collect_pending(Shard& s, int idx) noexce
 }
 
 void Registry::bind_owner(int shard) noexcept { tls_owner_of = {this, shard}; }
-
-inline bool Registry::owns(int shard) const noexcept {
-  return tls_owner_of.registry == this && tls_owner_of.shard == shard;
-}
 
 template <class Fn>
 void Registry::visit_all(Fn&& fn) const {
@@ -256,6 +250,16 @@ void Registry::remove_from(Shard& s, TaskBase& t, int idx) {
   if (t.reg_shard_.load(memory_order_relaxed) == idx) unlink(s, t);
 }
 
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Registry::remove_at(Shard& s, TaskBase& t,
+                                                             int idx) noexcept {
+  if (ABSL_PREDICT_TRUE(try_owner_enter(s, idx))) {  // a task ending where it was created
+    remove_from(s, t, idx);
+    owner_leave(s, idx);
+    return;
+  }
+  remove_slow(s, t, idx);
+}
+
 void Registry::remove(TaskBase& t) noexcept {
   int idx = t.reg_shard_.load(memory_order_acquire);
   // Listed from the injection queue: no links to undo. A failed exchange reloads idx; if a worker
@@ -267,13 +271,7 @@ void Registry::remove(TaskBase& t) noexcept {
     }
   }
   if (idx < 0) return;
-  Shard& s = shards_[idx];
-  if (ABSL_PREDICT_TRUE(try_owner_enter(s, idx))) {  // a task ending where it was created
-    remove_from(s, t, idx);
-    owner_leave(s, idx);
-    return;
-  }
-  remove_slow(s, t, idx);
+  remove_at(shards_[idx], t, idx);
 }
 
 ABSL_ATTRIBUTE_NOINLINE void Registry::remove_slow(Shard& s, TaskBase& t, int idx) noexcept {
@@ -288,13 +286,8 @@ void Registry::remove_finished(TaskBase& t) noexcept {
     return;
   }
   Shard& s = shards_[idx];
-  if (owns(idx)) {  // a task ending where it was created
-    if (ABSL_PREDICT_TRUE(try_owner_enter(s, idx))) {
-      remove_from(s, t, idx);
-      owner_leave(s, idx);
-    } else {
-      remove_slow(s, t, idx);
-    }
+  if (owns(idx)) {
+    remove_at(s, t, idx);
     return;
   }
   // Another worker's shard: no longer listed from here on; its owner unlinks it.

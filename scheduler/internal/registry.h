@@ -18,15 +18,15 @@
 // alternating medians of 7). Any other thread (a visitor: all_tasks, another worker
 // unregistering a third-party task, a test) takes the shard's SpinMutex, counts itself in
 // `visitors`, issues the heavy fence (a membarrier system call: ~35 us on our VMs while the
-// workers run) and waits until the owner is out. An owner that sees a visitor counted backs off to the mutex. Outside shards
-// have no owner: a SpinMutex alone. A snapshot counts itself in every worker shard first and pays
-// one heavy fence for all of them, then visits them one at a time.
+// workers run) and waits until the owner is out. An owner that sees a visitor counted backs off to
+// the mutex. Outside shards have no owner: a SpinMutex alone. A snapshot counts itself in every
+// worker shard first and pays one heavy fence for all of them, then visits them one at a time.
 //
 // Tasks that end on another worker than their shard's (stolen ones) do not visit: the last step
 // marks the task kUnlinkPending (no longer listed) and pushes it, with a reference, on the shard's
 // `unlink_pending` stack, one compare-and-swap on another worker's line, as the lock was before.
 // The owner's next registration or unregistration unlinks them and drops the references (so
-// does size(), and drain() at shutdown); until then a parked owner keeps them, unlisted. A
+// do size(), and drain() at shutdown); until then a parked owner keeps them, unlisted. A
 // snapshot only skips them: it runs under the injection queue's lock, and dropping a reference
 // may run a task's destructor.
 //
@@ -135,6 +135,8 @@ class Registry {
   // Leaves, then unlinks the tasks pending unlinking, if any, in an exclusive section of its own.
   void owner_leave(Shard& s, int idx) noexcept;
   void collect_pending(Shard& s, int idx) noexcept;
+  // remove() from `idx`, the task's shard when read: the owner's path, else remove_slow.
+  void remove_at(Shard& s, TaskBase& t, int idx) noexcept;
   // add_new and remove through Exclusive.
   void add_new_slow(Shard& s, TaskBase& t, int shard);
   void remove_slow(Shard& s, TaskBase& t, int idx) noexcept;
