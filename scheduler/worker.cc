@@ -150,8 +150,8 @@ TaskBase* Worker::next_local() {
 // Takes a share of the injection queue in one lock acquisition (its length over the number of
 // workers, plus one, at most kInjectBatch): returns the oldest step and pushes the others onto
 // our deque, newest first, so that we pop them in the order they were submitted and idle workers
-// can steal them from us. Then wakes a worker if any is parked and nobody searches. A task
-// spawned from outside is registered in our shard as we take it (Registry::adopt_queued).
+// can steal them from us. Then wakes a worker if any is parked and nobody searches or polls. A
+// task spawned from outside is registered in our shard as we take it (Registry::adopt_queued).
 //
 // A lone worker has nobody to share with, and the fairness turn in next_local() (the injection
 // queue before the deque) would run a newer batch before the rest of an older one on the deque.
@@ -172,9 +172,10 @@ TaskBase* Worker::take_injected() {
     injected_end_ = q.pop_batch(injected_, kInjectBatch, adopt);
     return injected_end_ > 0 ? injected_[injected_next_++] : nullptr;
   }
+  // Several workers: give up at once if the queue is locked (TaskQueue::try_pop_batch).
   TaskBase* batch[kInjectBatch];
   const std::size_t want = std::min(q.size() / workers + 1, kInjectBatch);
-  const std::size_t n = q.pop_batch(batch, want, adopt);
+  const std::size_t n = q.try_pop_batch(batch, want, adopt);
   if (n == 0) return nullptr;
   for (std::size_t i = n - 1; i > 0; --i) deque_.push(batch[i]);
   if (n > 1) core_.idle().notify_work();
@@ -219,9 +220,9 @@ void Worker::sleep() {
   // Poll a while before parking: work that arrives meanwhile (an outside thread spawning one
   // task at a time, a task woken by the other worker) is taken without the futex round trip of
   // a park and an unpark (~30 us on our machines; perf on 1,000,000 outside spawns at one worker
-  // showed most of the time in the kernel). A polling worker is neither searching nor asleep, so
-  // pushers wake nobody meanwhile; it yields the CPU between its last polls and then parks, so an
-  // idle scheduler still burns nothing.
+  // showed most of the time in the kernel). While a worker polls, pushers wake nobody (idle.h):
+  // the poller will see their work. It yields the CPU between its last polls and then parks, so
+  // an idle scheduler still burns nothing.
   //
   // Every poll reads lines that busy threads write (the injection queue, each deque's ends), so
   // each poll costs the writer a cache-line transfer. Hence few pollers (Idle::begin_poll: a

@@ -82,18 +82,40 @@ class TaskQueue {
   std::size_t pop_batch(TaskBase** out, std::size_t max, OnPopped&& on_popped) {
     if (max == 0 || len_.load(memory_order_acquire) == 0) return 0;
     SpinLock lock(&mu_);
-    std::size_t n = 0;
-    while (n < max && (out[n] = pop_locked()) != nullptr) on_popped(*out[n++]);
-    return n;
+    return pop_batch_locked(out, max, on_popped);
   }
   std::size_t pop_batch(TaskBase** out, std::size_t max) {
     return pop_batch(out, max, [](TaskBase&) {});
+  }
+
+  // Like pop_batch() but takes nothing (returns 0) when the lock is held: by the pushing thread
+  // or by another worker taking its share. For workers of a scheduler with several: one that
+  // comes away empty searches, polls or re-checks before it parks, and every such check sees a
+  // non-empty queue (size()), so nothing queued is left behind. When they waited for the lock
+  // instead, each step an outside thread pushed had every idle worker queue up behind it:
+  // 1,000,000 outside spawns at 16 workers on the 16-core device took 1.5 s (with the wake-up
+  // rule of idle.h), 0.96 s with this (oneTBB 0.80 s).
+  template <class OnPopped>
+  std::size_t try_pop_batch(TaskBase** out, std::size_t max, OnPopped&& on_popped) {
+    if (max == 0 || len_.load(memory_order_acquire) == 0) return 0;
+    if (!mu_.TryLock()) return 0;
+    const std::size_t n = pop_batch_locked(out, max, on_popped);
+    mu_.Unlock();
+    return n;
   }
 
   bool empty() const noexcept { return len_.load(memory_order_acquire) == 0; }
   std::size_t size() const noexcept { return len_.load(memory_order_relaxed); }
 
  private:
+  template <class OnPopped>
+  std::size_t pop_batch_locked(TaskBase** out, std::size_t max, OnPopped& on_popped)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    std::size_t n = 0;
+    while (n < max && (out[n] = pop_locked()) != nullptr) on_popped(*out[n++]);
+    return n;
+  }
+
   TaskBase* pop_locked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     TaskBase* t = head_;
     if (!t) return nullptr;

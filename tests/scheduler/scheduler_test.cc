@@ -617,6 +617,59 @@ TEST(SchedulerIdle, AtMostAQuarterOfTheWorkersPollAtLeastTwo) {
   }
 }
 
+// The wake-up rule (idle.h): a pusher wakes a sleeper only when nobody searches or polls, since a
+// searcher or poller sees the work itself (and re-checks the queues after announcing itself as a
+// sleeper when it gives up).
+TEST(SchedulerIdle, APusherWakesNobodyWhileAWorkerSearchesOrPolls) {
+  stealio::internal::Parker p0;
+  stealio::internal::Parker p1;
+  stealio::internal::Idle idle({&p0, &p1});
+  idle.add_sleeper(0);
+  ASSERT_EQ(idle.sleeping(), 1);
+
+  ASSERT_TRUE(idle.begin_poll());  // worker 1 polls
+  idle.notify_work();
+  EXPECT_EQ(idle.sleeping(), 1) << "woke a sleeper while a worker polled";
+  idle.end_poll();
+
+  ASSERT_TRUE(idle.begin_search());  // worker 1 searches
+  idle.notify_work();
+  EXPECT_EQ(idle.sleeping(), 1) << "woke a sleeper while a worker searched";
+  idle.end_search();
+
+  idle.notify_work();  // nobody searches or polls: the sleeper is woken
+  EXPECT_EQ(idle.sleeping(), 0);
+  p0.park(std::nullopt);  // returns at once: the wake left its token
+}
+
+// try_pop_batch takes nothing while the queue's lock is held (by a pusher or another worker), and
+// otherwise what pop_batch would.
+TEST(TaskQueue, TryPopBatchGivesUpWhileTheLockIsHeld) {
+  Scheduler sched(SchedulerOptions{.workers = 1});
+  std::vector<TaskRef> tasks;
+  stealio::internal::TaskQueue q;
+  for (int i = 0; i < 3; ++i) {
+    tasks.push_back(stealio::make_task<stealio_test::InertTask>(sched.loop(0)));
+    q.push(tasks.back().get());
+  }
+  TaskBase* out[4] = {};
+  auto none = [](TaskBase&) {};
+  std::size_t taken_while_locked = 99;
+  q.visit_then([](TaskBase&) {},
+               [&] {  // the lock is held here
+                 std::thread other([&] { taken_while_locked = q.try_pop_batch(out, 4, none); });
+                 other.join();
+               });
+  EXPECT_EQ(taken_while_locked, 0u);
+  EXPECT_EQ(q.size(), 3u);
+  ASSERT_EQ(q.try_pop_batch(out, 2, none), 2u);
+  EXPECT_EQ(out[0], tasks[0].get());
+  EXPECT_EQ(out[1], tasks[1].get());
+  ASSERT_EQ(q.try_pop_batch(out, 4, none), 1u);
+  EXPECT_EQ(out[0], tasks[2].get());
+  EXPECT_EQ(q.try_pop_batch(out, 4, none), 0u);
+}
+
 // pop_batch takes the oldest steps first, at most `max`, and keeps the rest queued in order.
 TEST(TaskQueue, PopBatchTakesTheOldestInOrder) {
   Scheduler sched(SchedulerOptions{.workers = 1});
