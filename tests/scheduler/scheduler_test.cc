@@ -644,14 +644,23 @@ TEST(SchedulerIdle, APusherWakesNobodyWhileAWorkerSearchesOrPolls) {
 
 // try_pop_batch takes nothing while the queue's lock is held (by a pusher or another worker), and
 // otherwise what pop_batch would.
-TEST(TaskQueue, TryPopBatchGivesUpWhileTheLockIsHeld) {
-  Scheduler sched(SchedulerOptions{.workers = 1});
+// A TaskQueue holding `n` inert tasks, oldest first (tasks[0]).
+struct QueuedTasks {
+  explicit QueuedTasks(int n) {
+    for (int i = 0; i < n; ++i) {
+      tasks.push_back(stealio::make_task<stealio_test::InertTask>(sched.loop(0)));
+      q.push(tasks.back().get());
+    }
+  }
+  Scheduler sched{SchedulerOptions{.workers = 1}};
   std::vector<TaskRef> tasks;
   stealio::internal::TaskQueue q;
-  for (int i = 0; i < 3; ++i) {
-    tasks.push_back(stealio::make_task<stealio_test::InertTask>(sched.loop(0)));
-    q.push(tasks.back().get());
-  }
+};
+
+TEST(TaskQueue, TryPopBatchGivesUpWhileTheLockIsHeld) {
+  QueuedTasks queued(3);
+  auto& tasks = queued.tasks;
+  auto& q = queued.q;
   TaskBase* out[4] = {};
   auto none = [](TaskBase&) {};
   std::size_t taken_while_locked = 99;
@@ -672,13 +681,9 @@ TEST(TaskQueue, TryPopBatchGivesUpWhileTheLockIsHeld) {
 
 // pop_batch takes the oldest steps first, at most `max`, and keeps the rest queued in order.
 TEST(TaskQueue, PopBatchTakesTheOldestInOrder) {
-  Scheduler sched(SchedulerOptions{.workers = 1});
-  std::vector<TaskRef> tasks;
-  stealio::internal::TaskQueue q;
-  for (int i = 0; i < 5; ++i) {
-    tasks.push_back(stealio::make_task<stealio_test::InertTask>(sched.loop(0)));
-    q.push(tasks.back().get());
-  }
+  QueuedTasks queued(5);
+  auto& tasks = queued.tasks;
+  auto& q = queued.q;
   TaskBase* out[4] = {};
   EXPECT_EQ(q.pop_batch(out, 0), 0u);
   ASSERT_EQ(q.pop_batch(out, 3), 3u);
