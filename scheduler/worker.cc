@@ -1,6 +1,7 @@
 #include "scheduler/internal/worker.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <thread>
 
@@ -168,8 +169,23 @@ TaskBase* Worker::take_injected() {
   Registry& registry = core_.registry();
   auto adopt = [&](TaskBase& t) { registry.adopt_queued(t, index_); };
   if (workers == 1) {
+    // A short batch again, right after a short one: the producer is adding steps about as fast
+    // as we run them, and taking each as it comes keeps the two in lockstep, the lock's line
+    // moving between them twice per step. Let it run ahead for a moment and take a fuller batch
+    // (Go's scheduler waits ~3 us before stealing a running P's runnext, for the same reason).
+    // 1,000,000 outside spawns at one worker, 15 alternating runs on our 2-core machine: median
+    // 0.528 -> 0.383 s (a 5 us wait: 0.457 s). A queue found empty ends the streak, so a producer
+    // that leaves the worker idle between its steps never makes it wait; nor does it wait with
+    // work of its own (the fairness turn in next_local).
+    const std::size_t queued = q.size();
+    if (short_batch_ && queued > 0 && queued < kInjectBatch && deque_.empty() &&
+        yield_.empty() && pinned_.empty()) {
+      const auto until = std::chrono::steady_clock::now() + kRunAhead;
+      while (std::chrono::steady_clock::now() < until) cpu_relax();
+    }
     injected_next_ = 0;
     injected_end_ = q.pop_batch(injected_, kInjectBatch, adopt);
+    short_batch_ = injected_end_ > 0 && injected_end_ < kInjectBatch;
     return injected_end_ > 0 ? injected_[injected_next_++] : nullptr;
   }
   // Several workers: give up at once if the queue is locked (TaskQueue::try_pop_batch).
@@ -257,6 +273,7 @@ void Worker::sleep() {
     deadline = to_absl_deadline(*when);
   }
   bump(parks_);
+  short_batch_ = false;
   parker_.park(deadline);
   idle.remove_sleeper(index_);
 }

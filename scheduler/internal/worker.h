@@ -21,6 +21,7 @@
 #ifndef STEALIO_INTERNAL_WORKER_H_
 #define STEALIO_INTERNAL_WORKER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -112,6 +113,8 @@ class Worker {
 
   // The most steps a worker takes from the injection queue at once.
   static constexpr std::size_t kInjectBatch = 32;
+  // How long a lone worker lets an outside producer run ahead (take_injected).
+  static constexpr std::chrono::nanoseconds kRunAhead{2500};
   // The deque's first ring; it doubles when full.
   static constexpr std::int64_t kDequeCapacity = 1024;
 
@@ -124,6 +127,9 @@ class Worker {
   TaskBase* injected_[kInjectBatch] = {};
   std::size_t injected_next_ = 0;
   std::size_t injected_end_ = 0;
+  // A lone worker's last take from the injection queue was a partial batch (take_injected);
+  // cleared when it finds the queue empty, takes a full batch, or parks.
+  bool short_batch_ = false;
   TaskQueue yield_;
   TaskQueue pinned_;
   std::deque<Callback> ready_;
