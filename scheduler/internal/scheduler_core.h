@@ -75,8 +75,14 @@ class SchedulerCore {
   const SchedulerOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Registry registry_;
-  TaskQueue inject_;
-  std::unique_ptr<Idle> idle_;
+  // The injection queue on a cache line of its own: an outside thread writes it on every spawn,
+  // and the fields around it are read by every worker on every task (the registry's shard
+  // array, idle_, closed_). Sharing a line with them, each spawn's lock took the line back from
+  // a worker that had just read it: 1,000,000 outside spawns, 9 alternating runs on our 2-core
+  // machine, 0.450 -> 0.283 s at one worker and 1.017 -> 0.713 s at two.
+  alignas(kCacheLine) TaskQueue inject_;
+  static_assert(sizeof(TaskQueue) <= kCacheLine);
+  alignas(kCacheLine) std::unique_ptr<Idle> idle_;
   std::vector<std::thread> threads_;
   atomic<bool> closed_{false};
   atomic<bool> stopping_{false};
