@@ -17,6 +17,7 @@
 #   CMAKE_ARGS="..."       extra arguments for the cmake configure step
 #   PIN=1                  confine a run at T threads to the first T CPUs this script may use
 #                          (taskset), for every system alike; PIN=0 lets the kernel place them
+#                          (scripts/pin.sh says why)
 #   BIN_DIR=<dir>          run the cmp_* executables already in DIR and build nothing (for a
 #                          machine without the build dependencies: build here, copy the
 #                          executables and their shared libraries there, set LD_LIBRARY_PATH)
@@ -100,26 +101,8 @@ if ! python=$(pick_python); then
 fi
 
 # --- pinning -----------------------------------------------------------------------------------
-# At T threads every system runs on the same T CPUs. Unpinned, the kernel placed the work
-# unevenly: oneTBB and OpenMP run one-thread work on the main thread, which had filled the input
-# and stayed on the CPU it started on, while stealio's worker is a new thread and went to the
-# other CPU, which on our 2-vCPU VMs ran the same loop 1.2-1.5x slower (reduce at one thread,
-# each system pinned to CPU 0 then CPU 1: stealio 0.020 / 0.029 s, oneTBB 0.020 / 0.030 s).
-pin=${PIN:-1}
-read -r -a allowed_cpus <<< "$(
-  sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' '\n' |
-    while IFS=- read -r lo hi; do seq "$lo" "${hi:-$lo}"; done | tr '\n' ' ')"
-if [ "$pin" = 1 ] && { ! command -v taskset > /dev/null || [ ${#allowed_cpus[@]} -eq 0 ]; }; then
-  log "taskset or the CPU list is missing: runs are not pinned"
-  pin=0
-fi
-pin_prefix() {  # pin_prefix N: the command words that confine a run to N CPUs
-  local t=$1
-  [ "$pin" = 1 ] || return 0
-  [ "$t" -le ${#allowed_cpus[@]} ] || t=${#allowed_cpus[@]}
-  local list=${allowed_cpus[*]:0:$t}
-  echo taskset -c "${list// /,}"
-}
+# shellcheck source=scripts/pin.sh
+. scripts/pin.sh
 
 # --- runs --------------------------------------------------------------------------------------
 {
@@ -131,22 +114,16 @@ pin_prefix() {  # pin_prefix N: the command words that confine a run to N CPUs
     echo "# compiler: $(c++ --version | head -n 1)"
   fi
   echo "# runs: $runs per cell, threads: $threads_list"
-  if [ "$pin" = 1 ]; then
-    echo "# pinning: a run at T threads is confined to the first T of CPUs ${allowed_cpus[*]} (taskset; T+1 for spawn, whose spawner is a thread of its own)"
-  else
-    echo "# pinning: none (PIN=0)"
-  fi
+  echo "# pinning: $(pin_description)"
 } > "$results"
 
 run_one() {  # run_one EXE WORKLOAD N THREADS SYSTEM RUN
   local exe=$1 workload=$2 n=$3 threads=$4 system=$5 run=$6 out rc=0
   local args=(--threads="$threads")
   [ -n "$n" ] && args+=(--n="$n")
-  # Outside spawn's spawner is a thread of its own, beside the T workers: one CPU more.
-  local cpus=$threads
-  [ "$workload" = spawn ] && cpus=$((threads + 1))
   # shellcheck disable=SC2046  # pin_prefix's words are meant to split
-  out=$(timeout "$run_timeout" $(pin_prefix "$cpus") "$exe" "${args[@]}") || rc=$?
+  out=$(timeout "$run_timeout" $(pin_prefix "$(pin_cpus "$workload" "$threads")") \
+    "$exe" "${args[@]}") || rc=$?
   if grep -qE '^(RESULT|SKIP) ' <<< "$out"; then
     grep -E '^(RESULT|SKIP) ' <<< "$out" | sed "s/\$/ run=$run/" | tee -a "$results" >&2
   else

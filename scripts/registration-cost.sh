@@ -11,6 +11,7 @@
 #   THREADS="1 $(nproc)"        thread counts
 #   WORKLOADS="fib:30 skynet:1000000 nqueens:12"   workload:n, as for scripts/compare.sh
 #   JOBS=2                      build jobs
+#   PIN=1                       each run on the first T CPUs (T+1 for spawn; scripts/pin.sh)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -22,6 +23,9 @@ workloads=${WORKLOADS:-"fib:30 skynet:1000000 nqueens:12"}
 jobs=${JOBS:-2}
 
 log() { echo "registration-cost.sh: $*" >&2; }
+# shellcheck source=scripts/pin.sh
+. scripts/pin.sh
+log "pinning: $(pin_description)"
 
 # build <dir> <ON|OFF>: the stealio variants of the workloads asked for.
 build() {
@@ -50,7 +54,9 @@ for w in $workloads; do
       # Alternate which build goes first, so drift spreads evenly over both.
       if ((r % 2 == 0)); then order=("$with" "$without"); else order=("$without" "$with"); fi
       for dir in "${order[@]}"; do
-        line=$("$dir/perf/compare/cmp_${name}_stealio" --n="$n" --threads="$t")
+        # shellcheck disable=SC2046  # pin_prefix's words are meant to split
+        line=$($(pin_prefix "$(pin_cpus "$name" "$t")") "$dir/perf/compare/cmp_${name}_stealio" \
+          --n="$n" --threads="$t")
         time_s=$(sed -n 's/.* time_s=\([^ ]*\).*/\1/p' <<< "$line")
         tasks=$(sed -n 's/.* tasks=\([^ ]*\).*/\1/p' <<< "$line")
         echo "$name $n $t $dir $time_s $tasks" >> "$results"
