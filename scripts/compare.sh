@@ -6,9 +6,13 @@
 # Environment (all optional):
 #   RUNS=5                 runs per (workload, threads, system)
 #   THREADS="1 $(nproc)"   thread counts to run, e.g. THREADS="1 2 4 8 16"
-#   WORKLOADS="fib:30 fib:35 skynet:1000000 nqueens:12 uts:10 reduce:100000000 matmul:1024
-#              spawn:1000000 pingpong:100000"
-#                          workload[:n]; without :n the variant's default size
+#   WORKLOADS="fib:30 fib:35 skynet:1000000 nqueens:12 uts:10 matmul:1024 spawn:1000000
+#              pingpong:100000 reduce:100000000"
+#                          workload[:n]; without :n the variant's default size. reduce goes
+#                          last: each of its runs takes and frees 400 MB, and on our VMs the
+#                          memory touched next faulted in several times slower for a while
+#                          (1,000,000 outside spawns right after reduce's runs: stealio 0.09 ->
+#                          0.19 s, oneTBB 0.21 -> 0.82 s at one thread)
 #   SYSTEMS="stealio tbb omp serial threads"   the variants looked for (missing ones are skipped)
 #   BUILD_DIR=build-compare (standalone) or build-compare-stealio (top-level)
 #   JOBS=1 (build jobs)  TIMEOUT=300 (seconds per run)  PYTHON=<interpreter for analyze.py>
@@ -35,8 +39,8 @@ cd "$root"
 runs=${RUNS:-5}
 ncpu=$(nproc)
 threads_list=${THREADS:-$( [ "$ncpu" -gt 1 ] && echo "1 $ncpu" || echo 1 )}
-workloads=${WORKLOADS:-"fib:30 fib:35 skynet:1000000 nqueens:12 uts:10 reduce:100000000 matmul:1024
-  spawn:1000000 pingpong:100000"}
+workloads=${WORKLOADS:-"fib:30 fib:35 skynet:1000000 nqueens:12 uts:10 matmul:1024 spawn:1000000
+  pingpong:100000 reduce:100000000"}
 read -r -a systems <<< "${SYSTEMS:-stealio tbb omp serial threads}"
 jobs=${JOBS:-1}
 run_timeout=${TIMEOUT:-300}
