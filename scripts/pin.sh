@@ -8,7 +8,7 @@
 #
 #   PIN=0 turns it off. After sourcing: $pin (1 when pinning), ${allowed_cpus[@]}, and
 #   pin_prefix N, which prints the command words that run a program on the first N CPUs
-#   (nothing when not pinning): out=$(... $(pin_prefix "$threads") "$exe" ...)
+#   (nothing when not pinning): out=$(... $(pin_prefix "$(pin_cpus "$workload" "$threads")") "$exe")
 #   pin_cpus WORKLOAD THREADS: the CPUs a run needs (one more for spawn, whose spawner is a
 #   thread of its own beside the workers).
 
