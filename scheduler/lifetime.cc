@@ -33,7 +33,12 @@ namespace internal {
 #ifndef STEALIO_SKIP_REGISTRATION
 namespace {
 void add_new(SchedulerCore& core, Worker* w, TaskBase& task) {
-  core.registry().add_new(task, core.registry().home_shard(w ? w->index() : -1));
+  // A worker of `core` owns its shard (Worker::run binds it).
+  if (w) {
+    core.registry().add_new(task, w->index(), /*caller_owns=*/true);
+  } else {
+    core.registry().add_new(task, core.registry().home_shard(-1));
+  }
 }
 }  // namespace
 #endif

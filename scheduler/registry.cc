@@ -48,7 +48,10 @@ inline bool Registry::owns(int shard) const noexcept {
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Registry::try_owner_enter(Shard& s,
                                                                    int idx) const noexcept {
-  if (!owns(idx)) return false;
+  return owns(idx) && owner_enter(s);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool Registry::owner_enter(Shard& s) noexcept {
   s.owner_in.store(true, memory_order_relaxed);
   light_fence();  // the owner_in store before the visitors load (the visitor: heavy_fence)
   if (ABSL_PREDICT_TRUE(s.visitors.load(memory_order_acquire) == 0)) return true;
@@ -181,9 +184,10 @@ void Registry::link(Shard& s, TaskBase& t) {
   ++s.count;
 }
 
-void Registry::add_new(TaskBase& t, int shard) {
+void Registry::add_new(TaskBase& t, int shard, bool caller_owns) {
   Shard& s = shards_[shard];
-  if (ABSL_PREDICT_TRUE(try_owner_enter(s, shard))) {  // the path of every task a worker creates
+  // The path of every task a worker creates.
+  if (ABSL_PREDICT_TRUE(caller_owns ? owner_enter(s) : try_owner_enter(s, shard))) {
     if (ABSL_PREDICT_FALSE(s.closed)) {
       owner_leave(s, shard);
       throw RuntimeError("Event loop is closed");

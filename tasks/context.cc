@@ -237,9 +237,10 @@ ContextEntry::~ContextEntry() {
   slot_.data().leave();
 }
 
-ContextScope::ContextScope(ContextSlot& slot) noexcept : prev_(swap_current(&slot)) {}
+// The thread-local directly: these are out of line, and a step (not a coroutine) calls them.
+ContextScope::ContextScope(ContextSlot& slot) noexcept : prev_(std::exchange(tls_current, &slot)) {}
 
-ContextScope::~ContextScope() { swap_current(prev_); }
+ContextScope::~ContextScope() { tls_current = prev_; }
 
 }  // namespace internal
 

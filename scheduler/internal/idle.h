@@ -29,6 +29,7 @@
 
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "scheduler/internal/mutex.h"
 #include "scheduler/internal/atomic.h"
@@ -43,7 +44,7 @@ class Idle {
   explicit Idle(std::vector<Parker*> parkers);
 
   // After making stealable work visible.
-  void notify_work() {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void notify_work() {
     light_fence();
     if (sleeping_.load(memory_order_relaxed) == 0) return;
     if (searching_.load(memory_order_relaxed) != 0) return;

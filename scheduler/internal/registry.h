@@ -79,8 +79,10 @@ class Registry {
 
   // Registers `t` in `shard` (use home_shard()). Idempotent. Raises RuntimeError when closed.
   void add(TaskBase& t, int shard);
-  // add() for a task no other thread can reach yet: no race to settle, so no CAS.
-  void add_new(TaskBase& t, int shard);
+  // add() for a task no other thread can reach yet: no race to settle, so no CAS. `caller_owns`:
+  // the caller knows it is the shard's owner (a worker registering into its own shard), which
+  // spares the check of the thread-local owner.
+  void add_new(TaskBase& t, int shard, bool caller_owns = false);
   // Unregisters `t` (from its shard, or from the injection queue's listing). Idempotent.
   void remove(TaskBase& t) noexcept;
   // remove() at the end of a task's last step, while its queue link (queue_next_) is free: on a
@@ -132,6 +134,8 @@ class Registry {
   // instructions (callgrind, fib(22) at one worker). try_owner_enter is false for a thread that
   // is not the owner, or when a visitor is counted (then Exclusive takes the mutex).
   bool try_owner_enter(Shard& s, int idx) const noexcept;
+  // try_owner_enter() for a caller that owns the shard.
+  static bool owner_enter(Shard& s) noexcept;
   // Leaves, then unlinks the tasks pending unlinking, if any, in an exclusive section of its own.
   void owner_leave(Shard& s, int idx) noexcept;
   void collect_pending(Shard& s, int idx) noexcept;

@@ -64,7 +64,7 @@ class Worker {
   Parker& parker() noexcept { return parker_; }
 
   // Owner only.
-  void push_local(TaskBase* t) { deque_.push(t); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void push_local(TaskBase* t) { deque_.push(t); }
   // Takes `t` back if it is the step this worker pushed last and nobody took it (inline join).
   // The caller then owns the queue's reference.
   bool take_back(TaskBase* t) { return deque_.pop_if_bottom(t); }
@@ -74,7 +74,7 @@ class Worker {
     return deque_.holds_near_bottom(t, depth, at);
   }
   // The step this worker pushed last, with the queue's reference; null when none is left.
-  TaskBase* take_bottom() { return deque_.pop(); }
+  ABSL_ATTRIBUTE_ALWAYS_INLINE TaskBase* take_bottom() { return deque_.pop(); }
   // Steps run nested inside another (joins that help): false once the step the worker's loop
   // is running has nested kMaxNestedSteps; the join then suspends, and the loop gets its turn
   // (callbacks, timers, the injection queue) within that bound.

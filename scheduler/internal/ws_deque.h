@@ -37,6 +37,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "scheduler/internal/atomic.h"
 
 namespace stealio {
@@ -63,8 +64,9 @@ class WsDeque {
   WsDeque(const WsDeque&) = delete;
   WsDeque& operator=(const WsDeque&) = delete;
 
-  // Owner only.
-  void push(T item) {
+  // Owner only. Inlined: the fork-join path pushes once per task, and a call cost a tenth of the
+  // push.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void push(T item) {
     std::int64_t b = bottom_.load(memory_order_relaxed);
     std::int64_t t = top_.load(memory_order_acquire);
     Ring* r = ring_.load(memory_order_relaxed);
@@ -74,7 +76,7 @@ class WsDeque {
   }
 
   // Owner only. Null when empty.
-  T pop() {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE T pop() {
     if (owner_only_) return take_at_bottom();
     std::int64_t b = bottom_.load(memory_order_relaxed) - 1;
     Ring* r = ring_.load(memory_order_relaxed);

@@ -130,6 +130,7 @@ class TaskCore : public TaskBase, public FutureCore {
  private:
   friend void task_coroutine_ended(TaskCore& task, std::exception_ptr& error) noexcept;
   void resume_in_step();
+  bool take_cancel_before_resume();
   void after_step();
   void after_suspension();  // after_step() of a step that suspended
   void deliver_cancel_to(FutureCore& f);
