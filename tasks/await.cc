@@ -112,11 +112,13 @@ bool suspend_current_task_on(FutureCore& f, std::coroutine_handle<> h, std::uint
   if (&f == static_cast<FutureCore*>(&t)) {
     throw RuntimeError("Task cannot await on itself: " + t.repr());
   }
+  // A child the join can take back is on this worker's loop, so of the same scheduler: the
+  // check below is for the futures it cannot.
+  if (try_join_inline(f, handle)) return false;
   if (&f.loop().scheduler() != &t.get_loop()->scheduler()) {
     throw RuntimeError("Task " + t.repr() + " got Future " + f.describe() +
                        " attached to a different loop");
   }
-  if (try_join_inline(f, handle)) return false;
   t.suspend_on(f, h);
   return true;
 }
