@@ -2,12 +2,12 @@
 # Instructions per task on the fork-join path, counted by callgrind at one thread: each
 # workload runs twice, at a small and at a larger size, and the difference in instructions over
 # the difference in tasks leaves out start-up and shutdown. Unlike a time, the count is the same
-# from run to run and from machine to machine (for one compiler), so a change of a few
-# instructions per task shows; `perf/compare/README.md` says where they go.
+# from run to run and from machine to machine (for one compiler and one set of libraries), so a
+# change of a few instructions per task shows; `perf/compare/README.md` says where they go.
 #
 # Usage: scripts/instructions-per-task.sh
 # Environment (all optional):
-#   BUILD_DIR=build-compare-stealio   where perf/compare's stealio variants are built (Release)
+#   BUILD_DIR=build-compare-stealio   where perf/compare's variants are built (Release)
 #   WORKLOADS="skynet:10:100000 fib:2:22 uts:0:8"   workload:small:large, sizes as --n takes them
 #   SYSTEMS="stealio tbb"             perf/compare's variants to count
 #   JOBS=2                            build jobs
